@@ -1,0 +1,96 @@
+"""Constants of the LeadPanther API v1 (agency mode) and of the tables this source writes.
+
+Everything here that the vendor's page does not document is marked ASSUMED, so that a correction from a
+real account is a one-line change in this module (see docs/api-contract.md for the documented-vs-assumed
+list). Nothing in this module does I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+DEFAULT_BASE_URL: Final = "https://app.leadpanther.ai/api/v1"
+API_KEY_PREFIX: Final = "lp_"  # documented form: "lp_live_..."; "lp_test_..." is accepted too
+
+# Paging (documented: limit defaults to 50 and is capped at 100).
+MAX_PAGE_SIZE: Final = 100
+DEFAULT_PAGE_SIZE: Final = 100
+# Rows re-read at the start of every page after the first, to detect offset drift (rows inserted or
+# deleted upstream while we page). Costs PAGE_OVERLAP / page_size extra requests.
+PAGE_OVERLAP: Final = 2
+
+# Routes, relative to base_url. The two analytics paths are ASSUMED (the page names the scope only).
+CLIENTS_PATH: Final = "/clients"
+CLIENT_PATH: Final = "/clients/{client_id}"
+ROUTE_PATHS: Final[dict[str, str]] = {
+    "posts": "/clients/{client_id}/posts",
+    "lead_magnets": "/clients/{client_id}/lead-magnets",
+    "leads": "/clients/{client_id}/leads",
+    "activity": "/clients/{client_id}/activity",
+}
+POST_ENGAGEMENT_PATH: Final = "/clients/{client_id}/posts/{post_id}/engagement"  # ASSUMED
+LEAD_MAGNET_ANALYTICS_PATH: Final = "/clients/{client_id}/lead-magnets/{lead_magnet_id}/analytics"  # ASSUMED
+
+# Scope each resource needs (documented).
+RESOURCE_SCOPES: Final[dict[str, str]] = {
+    "clients": "clients:read",
+    "posts": "posts:read",
+    "lead_magnets": "lead_magnets:read",
+    "leads": "leads:read",
+    "activity": "activity:read",
+    "post_engagement": "analytics:read",
+    "lead_magnet_analytics": "analytics:read",
+}
+
+LIST_RESOURCES: Final = ("posts", "lead_magnets", "leads", "activity")
+ANALYTICS_RESOURCES: Final = ("post_engagement", "lead_magnet_analytics")
+ALL_RESOURCES: Final = ("clients", *LIST_RESOURCES, *ANALYTICS_RESOURCES)
+
+# Cursor per list resource. Activity has no updated_at (ASSUMED append-only), so it is read by created_at.
+CURSOR_FIELD: Final[dict[str, str]] = {
+    "posts": "updated_at",
+    "lead_magnets": "updated_at",
+    "leads": "updated_at",
+    "activity": "created_at",
+}
+# Order of list pages is unspecified by the vendor; the source detects it from this field.
+ORDER_FIELD: Final = "created_at"
+
+# Post statuses that have engagement worth reading (ASSUMED: drafts have none).
+ENGAGED_POST_STATUSES: Final = ("published", "publishing")
+
+# Bookkeeping columns the source adds to every data table.
+SYNCED_AT: Final = "_lp_synced_at"  # start time of the run that extracted this row version
+DELETED_AT: Final = "_lp_deleted_at"  # set when a reconciliation no longer finds the row upstream
+CLIENT_ID: Final = "client_id"
+
+SYNC_RUNS_TABLE: Final = "sync_runs"
+QUARANTINE_TABLE: Final = "_lp_quarantine"
+LINKED_POSTS_TABLE: Final = "lead_magnets__linked_posts"
+
+# Personal data catalog: table -> column -> category. The single source of truth for tagging: it becomes
+# dlt column hints (x-annotation-pii), COMMENT ON COLUMN in the destination, the pii_columns table, and
+# the keep/hash/redact policy applied at extract.
+PII_CATEGORIES: Final = ("email", "name", "profile_url", "platform_id", "free_text", "authored_text")
+PII_CATALOG: Final[dict[str, dict[str, str]]] = {
+    "clients": {"full_name": "name"},
+    "leads": {
+        "full_name": "name",
+        "email": "email",
+        "linkedin_profile_url": "profile_url",
+        "headline": "free_text",
+    },
+    "activity": {
+        "author_name": "name",
+        "author_platform_id": "platform_id",
+        "content": "free_text",
+    },
+    # Copy the agency writes for its client: not personal data by default, tagged so it can be redacted.
+    "posts": {"text": "authored_text", "notes": "authored_text"},
+    QUARANTINE_TABLE: {"raw_record": "free_text"},
+}
+PII_POLICIES: Final = ("keep", "hash", "redact")
+DEFAULT_PII_POLICY: Final = "keep"
+# Column hints dlt keeps in the schema (x- hints with truthy values survive a load).
+PII_HINT: Final = "x-annotation-pii"
+PII_CATEGORY_HINT: Final = "x-annotation-pii-category"
