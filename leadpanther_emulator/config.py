@@ -1,0 +1,99 @@
+"""Configuration of the emulator: dataset presets, size knobs and fault switches (plain data, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# Size knobs per preset. Record counts are per client; engagement/analytics records come on top (one per post
+# and per lead magnet).
+PRESETS: dict[str, dict[str, int]] = {
+    # tests: 4 clients (2 active, 1 revoked, 1 pending), ~500 list records
+    "tiny": {"clients": 4, "posts_per_client": 20, "lead_magnets_per_client": 5, "leads_per_client": 40,
+             "activity_per_client": 60},
+    # demo: 6 clients, ~5,000 list records
+    "demo": {"clients": 6, "posts_per_client": 150, "lead_magnets_per_client": 12, "leads_per_client": 250,
+             "activity_per_client": 420},
+    # medium: 50 clients, ~251,000 list records
+    "medium": {"clients": 50, "posts_per_client": 1000, "lead_magnets_per_client": 20,
+               "leads_per_client": 1800, "activity_per_client": 2200},
+    # large: 60 clients, ~1,021,500 list records (+ ~180k engagement/analytics records)
+    "large": {"clients": 60, "posts_per_client": 3000, "lead_magnets_per_client": 25,
+              "leads_per_client": 7000, "activity_per_client": 7000},
+}
+
+ORDERS = ("newest", "oldest", "unstable")
+
+
+@dataclass
+class Faults:
+    """Fault switches, all off by default. Every random decision is drawn from the seed plus a hash of the
+    exact request (method, path, query) and how many times that exact request was seen before."""
+
+    latency_ms: float = 0.0  # fixed delay added to every API request
+    jitter_ms: float = 0.0  # plus a uniform random delay in [0, jitter_ms)
+    rate_limit_rate: float = 0.0  # fraction of requests answered 429
+    rate_limit_burst: int = 0  # how many following requests also get 429
+    retry_after_s: int = 1  # Retry-After header on 429
+    error_rate: float = 0.0  # fraction answered 500/502/503 with the error body
+    drop_rate: float = 0.0  # fraction of 200s where headers + part of the body are sent, then the socket closes
+    truncated_rate: float = 0.0  # fraction of 200s whose body is cut mid-JSON (Content-Length matches the cut)
+    non_json_rate: float = 0.0  # fraction of 200s answered with an HTML body
+    bad_record_rate: float = 0.0  # fraction of records served with a wrong-typed or missing field (stable)
+    revoke_after: dict[str, int] = field(default_factory=dict)  # client_id -> grant revoked after n requests
+    churn_rate: float = 0.0  # fraction of list requests before which that client-route churns
+    churn_rows: int = 1  # rows inserted, updated and deleted per churn event (each)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Faults:
+        data = dict(data or {})
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown fault switches: {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class EmulatorConfig:
+    seed: int = 7
+    preset: str = "demo"
+    clients: int | None = None
+    posts_per_client: int | None = None
+    lead_magnets_per_client: int | None = None
+    leads_per_client: int | None = None
+    activity_per_client: int | None = None
+    order: str = "newest"  # newest | oldest | unstable
+    faults: Faults = field(default_factory=Faults)
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose from {sorted(PRESETS)}")
+        if self.order not in ORDERS:
+            raise ValueError(f"unknown order {self.order!r}; choose from {ORDERS}")
+        if isinstance(self.faults, dict):
+            self.faults = Faults.from_dict(self.faults)
+
+    def knobs(self) -> dict[str, int]:
+        knobs = dict(PRESETS[self.preset])
+        for name in knobs:
+            value = getattr(self, name)
+            if value is not None:
+                if value < 0:
+                    raise ValueError(f"{name} must be >= 0")
+                knobs[name] = int(value)
+        return knobs
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["faults"] = self.faults.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EmulatorConfig:
+        data = dict(data)
+        data["faults"] = Faults.from_dict(data.get("faults"))
+        return cls(**data)

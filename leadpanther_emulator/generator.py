@@ -1,0 +1,438 @@
+"""Deterministic, lazy record generation: record i of a client-route is a pure function of
+(seed, client, resource, i). Nothing here holds a dataset in memory; models.py keeps overlays on top.
+
+Base rows of a client-route occupy *positions* 0..n-1 in ascending (created_at, id) order. Positions are
+grouped in blocks of 4; inside a block some neighbours share one created_at (ties), and tied rows are ordered
+by id. So position <-> index is a permutation inside tie runs only, computable in O(1).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import time
+from typing import Any
+
+MASK64 = (1 << 64) - 1
+M32 = (1 << 32) - 1
+GOLD = 0x9E3779B97F4A7C15
+SCR_MUL = 0x2545F491
+SCR_INV = pow(SCR_MUL, -1, 1 << 32)
+DAY_MS = 86_400_000
+SPAN_MS = 180 * DAY_MS
+TIE_THRESHOLD = 40  # of 256: chance that a row shares its created_at with its predecessor in a block
+
+
+def mix(x: int) -> int:
+    """splitmix64 finalizer: a fast, well-spread 64-bit hash of an int."""
+    x = (x + GOLD) & MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+    return x ^ (x >> 31)
+
+
+def key_of(*parts: object) -> int:
+    """A stable 64-bit key for a tuple of parts (slow; used for setup, not per record)."""
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def frac(h: int) -> float:
+    return (h >> 11) / 9007199254740992.0
+
+
+def reference_ms(seed: int) -> int:
+    """The dataset's fixed 'now' (derived from the seed, never the wall clock)."""
+    base = calendar.timegm((2026, 11, 1, 0, 0, 0, 0, 0, 0)) * 1000
+    return base + (seed % 28) * DAY_MS
+
+
+_FMT_CACHE: dict[int, str] = {}
+
+
+def fmt_ms(ms: int) -> str:
+    """ISO 8601 UTC with milliseconds and Z."""
+    sec, milli = divmod(ms, 1000)
+    prefix = _FMT_CACHE.get(sec)
+    if prefix is None:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        if len(_FMT_CACHE) > 200_000:
+            _FMT_CACHE.clear()
+        _FMT_CACHE[sec] = prefix
+    return f"{prefix}.{milli:03d}Z"
+
+
+def parse_iso_ms(value: str) -> int | None:
+    """Parse an ISO 8601 datetime with an offset or Z into epoch ms; None when invalid or naive."""
+    from datetime import datetime
+
+    if not isinstance(value, str) or len(value) < 16:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return None
+    return int(dt.timestamp() * 1000)
+
+
+def uuid_from(h1: int, h2: int) -> str:
+    x = f"{h1:016x}{h2:016x}"
+    return f"{x[0:8]}-{x[8:12]}-4{x[12:15]}-{'89ab'[h2 & 3]}{x[15:18]}-{x[18:30]}"
+
+
+class Draw:
+    """A stream of hashed ints from one start value."""
+
+    __slots__ = ("h", "k")
+
+    def __init__(self, h: int) -> None:
+        self.h = h
+        self.k = 0
+
+    def next(self) -> int:
+        self.k += 1
+        return mix(self.h + self.k * GOLD)
+
+    def int(self, n: int) -> int:
+        return self.next() % n if n > 0 else 0
+
+    def frac(self) -> float:
+        return frac(self.next())
+
+    def pick(self, seq: Any) -> Any:
+        return seq[self.next() % len(seq)]
+
+
+class Layout:
+    """Ids, created_at and position<->index mapping of one client-route's base rows."""
+
+    __slots__ = ("ckey", "tkey", "k32", "n", "t0", "block_ms", "slot_ms")
+
+    def __init__(self, ckey: int, n: int, t0: int) -> None:
+        self.ckey = ckey
+        self.tkey = mix(ckey ^ 0x5EED)
+        self.k32 = ckey & M32
+        self.n = n
+        self.t0 = t0
+        nblocks = max(1, (n + 3) // 4)
+        self.block_ms = max(8, (SPAN_MS - DAY_MS) // nblocks)
+        self.slot_ms = self.block_ms // 4
+
+    def record_id(self, i: int) -> str:
+        a = ((i * SCR_MUL) & M32) ^ self.k32
+        h1 = mix(self.ckey ^ (i * GOLD & MASK64))
+        h2 = mix(h1)
+        x = f"{h1:016x}{h2:016x}"
+        return f"{a:08x}-{x[0:4]}-4{x[4:7]}-{'89ab'[h2 & 3]}{x[7:10]}-{x[10:22]}"
+
+    def decode(self, record_id: str) -> int | None:
+        """Index encoded in an id of this client-route, or None."""
+        if not isinstance(record_id, str) or len(record_id) != 36:
+            return None
+        try:
+            a = int(record_id[:8], 16)
+        except ValueError:
+            return None
+        i = ((a ^ self.k32) * SCR_INV) & M32
+        if i >= 1 << 30 or self.record_id(i) != record_id:
+            return None
+        return i
+
+    def _runs(self, b: int) -> list[int]:
+        h = mix(self.tkey ^ (b * GOLD & MASK64))
+        runs = [0]
+        r = 0
+        for j in (1, 2, 3):
+            if ((h >> (8 * j)) & 0xFF) >= TIE_THRESHOLD:
+                r += 1
+            runs.append(r)
+        return runs
+
+    def _run_members(self, pos_or_index: int) -> tuple[int, list[int]]:
+        b, j = divmod(pos_or_index, 4)
+        runs = self._runs(b)
+        r = runs[j]
+        start = runs.index(r)
+        members = [4 * b + k for k in range(4) if runs[k] == r and 4 * b + k < self.n]
+        return 4 * b + start, members
+
+    def index_at(self, pos: int) -> int:
+        first, members = self._run_members(pos)
+        if len(members) == 1:
+            return members[0]
+        members.sort(key=self.record_id)
+        return members[pos - first]
+
+    def position_of(self, i: int) -> int:
+        first, members = self._run_members(i)
+        if len(members) == 1:
+            return i
+        members.sort(key=self.record_id)
+        return first + members.index(i)
+
+    def created_ms(self, i: int) -> int:
+        b, j = divmod(i, 4)
+        r = self._runs(b)[j]
+        jitter = mix(self.tkey ^ ((b * 8 + r) * GOLD & MASK64)) % self.slot_ms
+        return self.t0 + b * self.block_ms + r * self.slot_ms + jitter
+
+
+FIRST = ("Ava", "Ben", "Chloe", "Dmitri", "Elena", "Farah", "Gabriel", "Hana", "Ivan", "Julia", "Kofi", "Lena",
+         "Marco", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tomas", "Uma", "Victor", "Wen", "Yusuf",
+         "Zoe", "Liam", "Maya", "Noah", "Ines", "Jonas")
+LAST = ("Andersen", "Baker", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
+        "Kowalski", "Lopez", "Moreau", "Novak", "Okafor", "Patel", "Quist", "Rossi", "Schmidt", "Tanaka",
+        "Ueda", "Varga", "Walsh", "Xu", "Young", "Zimmer")
+COMPANIES = ("Northwind", "Acme Analytics", "Bluefin Labs", "Cobalt Health", "Driftwood Media", "Evergreen AI",
+             "Foxglove Legal", "Granite Partners", "Helix Robotics", "Ironbark Capital", "Juniper Retail",
+             "Kestrel Logistics", "Lumen Studio", "Meridian Consulting")
+TITLES = ("Head of Growth", "Founder", "VP Sales", "Marketing Lead", "CTO", "Operations Manager",
+          "Demand Gen Specialist", "Account Executive", "CEO", "Product Marketing Manager", "RevOps Lead")
+KEYWORDS = ("GUIDE", "PLAYBOOK", "TEMPLATE", "CHECKLIST", "SCRIPT", "AUDIT", "SWIPE", "FRAMEWORK", "REPORT",
+            "TOOLKIT", "WEBINAR", "CALENDAR", "PROMPTS", "BLUEPRINT", "DECK", "WORKBOOK")
+TOPICS = ("cold outreach", "LinkedIn hooks", "pricing pages", "founder-led sales", "content calendars",
+          "hiring SDRs", "B2B newsletters", "case studies", "webinar funnels", "ICP research")
+COMMENTS = ("Great post, thanks for sharing!", "This is gold.", "Interesting take on {t}.",
+            "Could you share more about {t}?", "Agree 100%.", "We tried this last quarter, it worked.",
+            "Saving this for later.", "What tools do you use for {t}?")
+MESSAGES = ("Hi! Saw your post about {t}, could you send the resource?", "Thanks for connecting.",
+            "Would love to chat about {t}.", "Quick question about your offer.",
+            "Is the {t} resource still available?")
+
+
+TEMPLATE = "Here it is: {{resource_link}}"
+
+
+class ClientGen:
+    """Record generators for one client: knows the layouts of its routes (for references)."""
+
+    def __init__(self, seed: int, client_no: int, client_id: str, counts: dict[str, int], ref_ms: int) -> None:
+        self.seed = seed
+        self.client_no = client_no
+        self.client_id = client_id
+        self.ref_ms = ref_ms
+        t0 = ref_ms - SPAN_MS
+        self.layouts = {
+            name: Layout(key_of(seed, client_no, name), counts[name], t0)
+            for name in ("posts", "lead_magnets", "leads", "activity")
+        }
+        self.people = max(8, (counts["leads"] + counts["activity"]) // 3)
+        self.pkey = key_of(seed, client_no, "people")
+        self.short = client_id[:8]
+
+    # --- cheap predicates (used for filters and references, no full record) ---------------------------
+    def post_status(self, i: int) -> str:
+        v = mix(self.layouts["posts"].ckey ^ 0xA11 ^ (i * GOLD & MASK64)) % 100
+        if v < 68:
+            return "published"
+        if v < 83:
+            return "draft"
+        if v < 95:
+            return "scheduled"
+        return "publishing"
+
+    def lead_has_email(self, i: int) -> bool:
+        return mix(self.layouts["leads"].ckey ^ 0xE3A1 ^ (i * GOLD & MASK64)) % 100 >= 30
+
+    def activity_source(self, i: int) -> str:
+        v = mix(self.layouts["activity"].ckey ^ 0x50C ^ (i * GOLD & MASK64)) % 100
+        return "comments" if v < 62 else "messages"
+
+    def published_post(self, h: int) -> str | None:
+        lay = self.layouts["posts"]
+        if lay.n == 0:
+            return None
+        j = h % lay.n
+        for _ in range(24):
+            if self.post_status(j) == "published":
+                break
+            j = (j + 1) % lay.n
+        return lay.record_id(j)
+
+    def keyword(self, m: int) -> str:
+        word = KEYWORDS[mix(self.layouts["lead_magnets"].ckey ^ 0x4B ^ m) % len(KEYWORDS)]
+        return word if m < len(KEYWORDS) else f"{word}{m // len(KEYWORDS) + 1}"
+
+    def linked_posts(self, m: int) -> list[str]:
+        d = Draw(self.layouts["lead_magnets"].ckey ^ 0x11F ^ (m * GOLD & MASK64))
+        out: list[str] = []
+        for _ in range(1 + d.int(3)):
+            pid = self.published_post(d.next())
+            if pid and pid not in out:
+                out.append(pid)
+        return out
+
+    def person(self, k: int) -> tuple[str, str, str, str, str, str]:
+        d = Draw(self.pkey ^ (k * GOLD & MASK64))
+        first, last = d.pick(FIRST), d.pick(LAST)
+        tag = f"{d.next() & 0xFFFFFF:06x}"
+        platform = f"ACoAA{d.next() & 0xFFFFFFFFFFFF:012X}"
+        url = f"https://www.linkedin.com/in/{first.lower()}-{last.lower()}-{tag}"
+        return first, last, platform, url, d.pick(TITLES), d.pick(COMPANIES)
+
+    # --- full records ---------------------------------------------------------------------------------
+    def _updated(self, d: Draw, created: int) -> int:
+        if d.int(3) == 0:
+            return created
+        room = min(20 * DAY_MS, self.ref_ms - 1 - created)
+        return created + d.int(room) if room > 1 else created
+
+    def post(self, i: int, created: int, rid: str) -> dict[str, Any]:
+        d = Draw(self.layouts["posts"].ckey ^ 0x9057 ^ (i * GOLD & MASK64))
+        status = self.post_status(i)
+        topic = d.pick(TOPICS)
+        n_img = d.int(4) if d.int(3) else 0
+        images = [f"https://cdn.leadpanther.example/{self.short}/{rid[:8]}/img{k}.png" for k in range(n_img)]
+        has_doc = n_img == 0 and d.int(4) == 0
+        updated = self._updated(d, created)
+        scheduled_at = published_at = linkedin_url = None
+        if status == "scheduled":
+            scheduled_at = fmt_ms(max(self.ref_ms, created) + DAY_MS * (30 + d.int(90)) + d.int(DAY_MS))
+        elif status in ("published", "publishing"):
+            pub = created if created >= self.ref_ms else min(self.ref_ms - 1, created + d.int(3 * DAY_MS))
+            if d.int(2):
+                scheduled_at = fmt_ms(pub)
+            if status == "published":
+                published_at = fmt_ms(pub)
+                urn = 7_000_000_000_000_000_000 + (d.next() % 10**18)
+                linkedin_url = f"https://www.linkedin.com/feed/update/urn:li:activity:{urn}/"
+            updated = max(updated, pub)
+        n_follow = d.int(3)
+        followups = None if n_follow == 0 else [
+            {"delay_hours": 24 * (k + 1), "text": f"Follow-up {k + 1} on {topic}."} for k in range(n_follow)]
+        hook = d.pick(("Three lessons on", "Why most teams get", "How we doubled results with", "Stop ignoring"))
+        return {
+            "id": rid,
+            "text": f"{hook} {topic}. Comment {self.keyword(d.int(8))} for the resource.",
+            "status": status,
+            "scheduled_at": scheduled_at,
+            "published_at": published_at,
+            "theme_id": None if d.int(2) else uuid_from(mix(self.pkey ^ 0x7E ^ d.int(5)), self.pkey),
+            "template_id": None if d.int(3) else uuid_from(mix(self.pkey ^ 0x7F ^ d.int(7)), self.pkey),
+            "images": images,
+            "document_url": f"https://cdn.leadpanther.example/{self.short}/{rid[:8]}/doc.pdf" if has_doc else None,
+            "document_type": "pdf" if has_doc else ("image" if images else None),
+            "notes": None if d.int(2) else f"Prepared by the agency ({topic}).",
+            "followups": followups,
+            "linkedin_url": linkedin_url,
+            "created_at": fmt_ms(created),
+            "updated_at": fmt_ms(updated),
+        }
+
+    def lead_magnet(self, i: int, created: int, rid: str) -> dict[str, Any]:
+        d = Draw(self.layouts["lead_magnets"].ckey ^ 0x1EAD ^ (i * GOLD & MASK64))
+        v = d.int(100)
+        status = "published" if v < 60 else ("draft" if v < 85 else "archived")
+        v = d.int(100)
+        mode = "external_link" if v < 50 else ("hosted_content" if v < 80 else "gated_external")
+        keyword = self.keyword(i)
+        topic = d.pick(TOPICS)
+        name = f"The {topic} {keyword.lower().rstrip('0123456789')}"
+        link = f"https://resources.example.com/{self.short}/{keyword.lower()}.pdf"
+        hosted = None
+        if mode != "external_link":
+            published_page = status == "published"
+            content = f"# {name}\n\nEverything we learned about {topic}.\n" if (published_page or d.int(2)) else ""
+            hosted = {"title": name, "content_markdown": content,
+                      "status": "published" if published_page else "draft"}
+        if mode == "hosted_content":
+            link = None
+        return {
+            "id": rid,
+            "status": status,
+            "delivery_mode": mode,
+            "keyword": keyword,
+            "resource_name": name,
+            "resource_link": link,
+            "description": f"A practical resource on {topic}.",
+            "text_template": "Here it is: {{hosted_page_url}}" if mode == "hosted_content" else TEMPLATE,
+            "linked_posts": self.linked_posts(i),
+            "hosted_page": hosted,
+            "created_at": fmt_ms(created),
+            "updated_at": fmt_ms(self._updated(d, created)),
+        }
+
+    def _magnet(self, d: Draw) -> int | None:
+        n = self.layouts["lead_magnets"].n
+        return d.int(n) if n else None
+
+    def lead(self, i: int, created: int, rid: str) -> dict[str, Any]:
+        d = Draw(self.layouts["leads"].ckey ^ 0x1EAD5 ^ (i * GOLD & MASK64))
+        first, last, _platform, url, title, company = self.person(d.int(self.people))
+        m = self._magnet(d)
+        magnet_id = post_id = None
+        if m is not None:
+            magnet_id = self.layouts["lead_magnets"].record_id(m)
+            links = self.linked_posts(m)
+            post_id = links[d.int(len(links))] if links else None
+        email = None
+        if self.lead_has_email(i):
+            domain = company.lower().replace(" ", "") + ".example"
+            email = f"{first.lower()}.{last.lower()}@{domain}"
+        return {
+            "id": rid,
+            "lead_magnet_id": magnet_id,
+            "post_id": post_id,
+            "full_name": f"{first} {last}",
+            "email": email,
+            "linkedin_profile_url": url,
+            "headline": f"{title} at {company}",
+            "company": company,
+            "source": "comments" if d.int(100) < 65 else "messages",
+            "created_at": fmt_ms(created),
+            "updated_at": fmt_ms(self._updated(d, created)),
+        }
+
+    def activity(self, i: int, created: int, rid: str) -> dict[str, Any]:
+        d = Draw(self.layouts["activity"].ckey ^ 0xAC7 ^ (i * GOLD & MASK64))
+        source = self.activity_source(i)
+        first, last, platform, _url, _t, _c = self.person(d.int(self.people))
+        m = self._magnet(d) if d.int(100) < 60 else None
+        magnet_id = self.layouts["lead_magnets"].record_id(m) if m is not None else None
+        topic = d.pick(TOPICS)
+        matched = m is not None and d.int(100) < 70
+        if source == "comments":
+            post_id = self.published_post(d.next())
+            content = d.pick(COMMENTS).format(t=topic)
+        else:
+            post_id = None
+            content = d.pick(MESSAGES).format(t=topic)
+        if matched:
+            content = f"{self.keyword(m)} {content}" if d.int(2) else f"{content} {self.keyword(m)}"
+        return {
+            "id": rid,
+            "source": source,
+            "post_id": post_id,
+            "lead_magnet_id": magnet_id,
+            "author_name": f"{first} {last}",
+            "author_platform_id": platform,
+            "content": content,
+            "keyword_matched": matched,
+            "created_at": fmt_ms(created),
+        }
+
+    def engagement(self, post: dict[str, Any], i: int) -> dict[str, Any]:
+        captured = fmt_ms(self.ref_ms)
+        if post.get("status") != "published":
+            return {"post_id": post.get("id"), "impressions": 0, "reactions": 0, "comments": 0, "reposts": 0,
+                    "clicks": 0, "captured_at": captured}
+        d = Draw(self.layouts["posts"].ckey ^ 0xE96 ^ (i * GOLD & MASK64))
+        impressions = 150 + d.int(25_000)
+        reactions = impressions * (1 + d.int(7)) // 100
+        return {"post_id": post.get("id"), "impressions": impressions, "reactions": reactions,
+                "comments": reactions * d.int(40) // 100, "reposts": reactions * d.int(10) // 100,
+                "clicks": impressions * d.int(4) // 100, "captured_at": captured}
+
+    def analytics(self, magnet: dict[str, Any], i: int) -> dict[str, Any]:
+        captured = fmt_ms(self.ref_ms)
+        if magnet.get("status") == "draft":
+            return {"lead_magnet_id": magnet.get("id"), "views": 0, "requests": 0, "deliveries": 0,
+                    "captured_at": captured}
+        d = Draw(self.layouts["lead_magnets"].ckey ^ 0xA7A ^ (i * GOLD & MASK64))
+        views = 40 + d.int(4000)
+        requests = views * (5 + d.int(30)) // 100
+        deliveries = requests * (70 + d.int(31)) // 100
+        return {"lead_magnet_id": magnet.get("id"), "views": views, "requests": requests,
+                "deliveries": deliveries, "captured_at": captured}
