@@ -1,0 +1,224 @@
+"""SQL models over the raw LeadPanther tables, their data tests, PII tags and the HTML report.
+
+``run_transforms(pipeline)`` builds the staging/intermediate views and mart tables in
+``<dataset>_models`` (next to the raw dataset, same database), runs the data tests, comments every PII
+column (raw and model) and rewrites ``<dataset>_models.pii_columns``. See transforms/README.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from transforms.data_tests import DataTest, build_tests
+from transforms.pii import PiiColumn, model_pii, output_columns, raw_pii_from_schema
+from transforms.sql import (
+    SOURCE_DIALECT,
+    load_models,
+    models_schema_name,
+    render,
+    transpile_models,
+)
+
+__all__ = [
+    "DataTestError",
+    "TransformResult",
+    "destination_dialect",
+    "run_data_tests_only",
+    "run_transforms",
+    "transpile_models",
+]
+
+log = logging.getLogger(__name__)
+PII_COLUMNS_TABLE = "pii_columns"
+SUPPORTED_DIALECTS = ("duckdb", "postgres")
+
+
+class DataTestError(RuntimeError):
+    """One or more data tests failed; ``failures`` maps test name -> failing row count."""
+
+    def __init__(self, failures: dict[str, int], result: TransformResult | None = None):
+        self.failures = failures
+        self.result = result
+        lines = "\n".join(f"  - {name}: {n} failing row(s)" for name, n in failures.items())
+        super().__init__(f"{len(failures)} data test(s) failed:\n{lines}")
+
+
+@dataclass
+class TransformResult:
+    dataset_name: str
+    models_schema: str
+    dialect: str
+    models_built: list[str] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    missing_raw_tables: list[str] = field(default_factory=list)
+    tests_run: int = 0
+    tests_failed: dict[str, int] = field(default_factory=dict)
+    pii_columns: list[PiiColumn] = field(default_factory=list)
+    suspected_pii: list[PiiColumn] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def pii_columns_tagged(self) -> int:
+        return len({(p.table, p.column) for p in self.pii_columns})
+
+    def summary(self) -> str:
+        lines = [
+            f"models: {len(self.models_built)} built in {self.models_schema} ({self.dialect}, "
+            f"{self.duration_s:.1f}s)",
+            *(f"  {n}: {c} rows" for n, c in self.row_counts.items()),
+            f"data tests: {self.tests_run} run, {len(self.tests_failed)} failed",
+            f"pii: {self.pii_columns_tagged} columns tagged (raw + models), "
+            f"{len(self.suspected_pii)} suspected",
+            *(f"  SUSPECTED PII: {p.table}.{p.column} ({p.category})" for p in self.suspected_pii),
+        ]
+        if self.missing_raw_tables:
+            lines.append(f"raw tables absent (typed empty staging): {', '.join(self.missing_raw_tables)}")
+        return "\n".join(lines)
+
+
+def destination_dialect(pipeline: Any) -> str:
+    name = str(pipeline.destination.destination_name).lower()
+    for d in SUPPORTED_DIALECTS:
+        if d in name:
+            return d
+    raise NotImplementedError(
+        f"models run on {SUPPORTED_DIALECTS}; for {name} use transforms.sql.transpile_models(dialect)"
+    )
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _rows(client: Any, sql: str) -> list[tuple]:
+    return list(client.execute_sql(sql) or [])
+
+
+def _columns_in(client: Any, schema: str) -> dict[str, set[str]]:
+    rows = _rows(
+        client,
+        "select table_name, column_name from information_schema.columns "
+        f"where table_schema = {_lit(schema)}",
+    )
+    out: dict[str, set[str]] = {}
+    for table, col in rows:
+        out.setdefault(table, set()).add(col)
+    return out
+
+
+def _relations(client: Any, schema: str) -> dict[str, str]:
+    rows = _rows(
+        client,
+        f"select table_name, table_type from information_schema.tables where table_schema = {_lit(schema)}",
+    )
+    return {t: ("view" if "VIEW" in str(kind).upper() else "table") for t, kind in rows}
+
+
+def run_data_tests(client: Any, dialect: str, models_schema: str, tests: list[DataTest]) -> dict[str, int]:
+    """Run the tests on an open sql_client; test name -> failing rows, for the failed ones."""
+    import sqlglot
+    from sqlglot import exp
+
+    failures: dict[str, int] = {}
+    for t in tests:
+        tree = sqlglot.parse_one(t.sql, read=SOURCE_DIALECT)
+        for tbl in tree.find_all(exp.Table):
+            if not tbl.db:
+                tbl.set("db", exp.to_identifier(models_schema, quoted=True))
+        n = int(_rows(client, tree.sql(dialect=dialect))[0][0])
+        if n:
+            failures[t.name] = n
+    return failures
+
+
+def run_transforms(pipeline: Any, run_tests: bool = True, raise_on_failure: bool = True) -> TransformResult:
+    """Build the models on the pipeline's destination, test them, tag PII. Raises DataTestError."""
+    t0 = time.monotonic()
+    dialect = destination_dialect(pipeline)
+    models = load_models()
+    columns = output_columns(models)
+    with pipeline.sql_client() as client:
+        dataset = client.dataset_name
+        mschema = models_schema_name(dataset)
+        result = TransformResult(dataset_name=dataset, models_schema=mschema, dialect=dialect)
+        client.execute_sql("SET TimeZone = 'UTC'" if dialect == "duckdb" else "SET TIME ZONE 'UTC'")
+        raw_cols = _columns_in(client, dataset)
+        needed = sorted({t for m in models.values() for t in m.raw_tables})
+        result.missing_raw_tables = [t for t in needed if t not in raw_cols]
+        raw_arg = {t: raw_cols.get(t) for t in needed}
+        cascade = " CASCADE" if dialect == "postgres" else ""
+
+        client.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {q(mschema)}")
+        existing = _relations(client, mschema)
+        for name in reversed([*models, PII_COLUMNS_TABLE]):
+            if name in existing:
+                kind = "VIEW" if existing[name] == "view" else "TABLE"
+                client.execute_sql(f"DROP {kind} IF EXISTS {q(mschema)}.{q(name)}{cascade}")
+        for name, m in models.items():
+            body = render(m, dialect, dataset, mschema, raw_arg)
+            kind = "VIEW" if m.materialization == "view" else "TABLE"
+            client.execute_sql(f"CREATE {kind} {q(mschema)}.{q(name)} AS {body}")
+            result.models_built.append(name)
+        for name in models:
+            result.row_counts[name] = int(_rows(client, f"select count(*) from {q(mschema)}.{q(name)}")[0][0])
+
+        # PII: raw columns from the catalog + dlt schema hints, model columns from lineage
+        schema = getattr(pipeline, "default_schema", None) if pipeline.default_schema_name else None
+        raw_pii = raw_pii_from_schema(schema)
+        tags: list[tuple[str, PiiColumn]] = []
+        for (table, col), (cat, suspected) in sorted(raw_pii.items()):
+            if col in raw_cols.get(table, set()):
+                tags.append((dataset, PiiColumn("raw", table, col, cat, table, col, suspected)))
+        tags += [(mschema, p) for p in model_pii(models, raw_pii)]
+        comments: dict[tuple[str, str, str], list[str]] = {}
+        for sch, p in tags:
+            comments.setdefault((sch, p.table, p.column), []).append(p.comment())
+        for (sch, table, col), texts in comments.items():
+            client.execute_sql(
+                f"COMMENT ON COLUMN {q(sch)}.{q(table)}.{q(col)} IS {_lit('; '.join(dict.fromkeys(texts)))}"
+            )
+        client.execute_sql(
+            f"CREATE TABLE {q(mschema)}.{q(PII_COLUMNS_TABLE)} (table_schema VARCHAR, table_name VARCHAR, "
+            "column_name VARCHAR, category VARCHAR, layer VARCHAR, source_table VARCHAR, "
+            "source_column VARCHAR, suspected BOOLEAN, comment VARCHAR)"
+        )
+        if tags:
+            values = ", ".join(
+                "(" + ", ".join(_lit(v) for v in (sch, p.table, p.column, p.category, p.layer,
+                                                   p.source_table, p.source_column, p.suspected,
+                                                   p.comment())) + ")"
+                for sch, p in tags
+            )
+            client.execute_sql(f"INSERT INTO {q(mschema)}.{q(PII_COLUMNS_TABLE)} VALUES {values}")
+        result.pii_columns = [p for _, p in tags]
+        result.suspected_pii = [p for _, p in tags if p.suspected and p.layer == "raw"]
+
+        if run_tests:
+            tests = build_tests(models, columns)
+            result.tests_run = len(tests)
+            result.tests_failed = run_data_tests(client, dialect, mschema, tests)
+    result.duration_s = time.monotonic() - t0
+    log.info("transforms done\n%s", result.summary())
+    if result.tests_failed and raise_on_failure:
+        raise DataTestError(result.tests_failed, result)
+    return result
+
+
+def run_data_tests_only(pipeline: Any) -> dict[str, int]:
+    """Re-run the data tests on already built models; test name -> failing rows (empty: all pass)."""
+    dialect = destination_dialect(pipeline)
+    models = load_models()
+    tests = build_tests(models, output_columns(models))
+    with pipeline.sql_client() as client:
+        return run_data_tests(client, dialect, models_schema_name(client.dataset_name), tests)

@@ -1,0 +1,74 @@
+-- Grain: one row per client and UTC day (client_id, day) with any post published, activity or lead.
+-- Key: client_id, day
+-- Engagement figures (latest snapshot per post) are counted on the post's publishing day.
+with clients as (
+    select client_id from dim_clients
+),
+
+posts as (
+    select
+        client_id,
+        published_date as day,
+        count(*) as posts_published,
+        sum(impressions) as impressions,
+        sum(reactions) as reactions,
+        sum(reposts) as reposts,
+        sum(clicks) as clicks
+    from fct_post_engagement
+    where status = 'published' and published_date is not null
+    group by client_id, published_date
+),
+
+activity as (
+    select
+        client_id,
+        created_date as day,
+        sum(case when source = 'comments' then 1 else 0 end) as comments,
+        sum(case when source = 'messages' then 1 else 0 end) as messages,
+        sum(case when source = 'comments' and keyword_matched then 1 else 0 end) as keyword_matches,
+        count(distinct coalesce(author_platform_id, author_name)) as people_engaging
+    from stg_leadpanther__activity
+    group by client_id, created_date
+),
+
+leads as (
+    select
+        client_id,
+        created_date as day,
+        count(*) as leads,
+        sum(case when has_email then 1 else 0 end) as emails_captured
+    from stg_leadpanther__leads
+    group by client_id, created_date
+),
+
+spine as (
+    select client_id, day from posts
+    union
+    select client_id, day from activity
+    union
+    select client_id, day from leads
+),
+
+final as (
+    select
+        spine.client_id,
+        spine.day,
+        coalesce(posts.posts_published, 0) as posts_published,
+        posts.impressions,
+        posts.reactions,
+        posts.reposts,
+        posts.clicks,
+        coalesce(activity.comments, 0) as comments,
+        coalesce(activity.messages, 0) as messages,
+        coalesce(activity.keyword_matches, 0) as keyword_matches,
+        coalesce(activity.people_engaging, 0) as people_engaging,
+        coalesce(leads.leads, 0) as leads,
+        coalesce(leads.emails_captured, 0) as emails_captured
+    from spine
+    inner join clients on spine.client_id = clients.client_id
+    left join posts on spine.client_id = posts.client_id and spine.day = posts.day
+    left join activity on spine.client_id = activity.client_id and spine.day = activity.day
+    left join leads on spine.client_id = leads.client_id and spine.day = leads.day
+)
+
+select * from final

@@ -1,0 +1,126 @@
+-- Grain: one row per post (client_id, post_id) of a client in dim_clients, not deleted, any status.
+-- Key: client_id, post_id
+-- Activity and leads are attributed to posts as in int_leadpanther__*_attributed (DECISIONLOG.md).
+-- Engagement figures come from the latest engagement snapshot: NULL when the route gave none.
+-- engagement_rate = (reactions + engagement comments + reposts + clicks) / impressions;
+-- comment_to_lead_rate = people who commented on the post and became a lead attributed to it (same name
+-- within the client) / people who commented. Both NULL when the denominator is 0 or NULL.
+with posts as (
+    select * from stg_leadpanther__posts
+),
+
+clients as (
+    select client_id from dim_clients
+),
+
+activity_per_post as (
+    select
+        client_id,
+        attributed_post_id as post_id,
+        sum(case when source = 'comments' then 1 else 0 end) as comments,
+        sum(case when source = 'messages' then 1 else 0 end) as messages,
+        count(distinct coalesce(author_platform_id, author_name)) as people_engaging,
+        sum(case when source = 'comments' and keyword_matched then 1 else 0 end) as keyword_matched_comments
+    from int_leadpanther__activity_attributed
+    where attributed_post_id is not null
+    group by client_id, attributed_post_id
+),
+
+leads_per_post as (
+    select
+        client_id,
+        attributed_post_id as post_id,
+        count(*) as leads_attributed,
+        sum(case when source = 'comments' then 1 else 0 end) as leads_from_comments,
+        sum(case when has_email then 1 else 0 end) as leads_with_email
+    from int_leadpanther__leads_attributed
+    where attributed_post_id is not null
+    group by client_id, attributed_post_id
+),
+
+commenters as (
+    select distinct
+        client_id,
+        attributed_post_id as post_id,
+        coalesce(author_platform_id, author_name) as person,
+        author_name
+    from int_leadpanther__activity_attributed
+    where attributed_post_id is not null and source = 'comments'
+),
+
+conversions as (
+    select
+        commenters.client_id,
+        commenters.post_id,
+        count(distinct commenters.person) as commenters,
+        count(distinct case when lead_names.full_name is not null then commenters.person end)
+            as commenters_converted
+    from commenters
+    left join (
+        select distinct client_id, attributed_post_id as post_id, full_name
+        from int_leadpanther__leads_attributed
+        where attributed_post_id is not null and full_name is not null
+    ) as lead_names
+        on commenters.client_id = lead_names.client_id
+        and commenters.post_id = lead_names.post_id
+        and commenters.author_name = lead_names.full_name
+    group by commenters.client_id, commenters.post_id
+),
+
+engagement as (
+    select * from stg_leadpanther__post_engagement
+),
+
+joined as (
+    select
+        posts.client_id,
+        posts.post_id,
+        posts.status,
+        posts.scheduled_at,
+        posts.published_at,
+        posts.published_date,
+        posts.linkedin_url,
+        coalesce(activity_per_post.comments, 0) as comments,
+        coalesce(activity_per_post.messages, 0) as messages,
+        coalesce(activity_per_post.people_engaging, 0) as people_engaging,
+        coalesce(activity_per_post.keyword_matched_comments, 0) as keyword_matched_comments,
+        coalesce(leads_per_post.leads_attributed, 0) as leads_attributed,
+        coalesce(leads_per_post.leads_from_comments, 0) as leads_from_comments,
+        coalesce(leads_per_post.leads_with_email, 0) as leads_with_email,
+        coalesce(conversions.commenters, 0) as commenters,
+        coalesce(conversions.commenters_converted, 0) as commenters_converted,
+        engagement.impressions,
+        engagement.reactions,
+        engagement.engagement_comments,
+        engagement.reposts,
+        engagement.clicks,
+        engagement.captured_at as engagement_captured_at
+    from posts
+    inner join clients on posts.client_id = clients.client_id
+    left join activity_per_post
+        on posts.client_id = activity_per_post.client_id and posts.post_id = activity_per_post.post_id
+    left join leads_per_post
+        on posts.client_id = leads_per_post.client_id and posts.post_id = leads_per_post.post_id
+    left join conversions
+        on posts.client_id = conversions.client_id and posts.post_id = conversions.post_id
+    left join engagement
+        on posts.client_id = engagement.client_id and posts.post_id = engagement.post_id
+),
+
+final as (
+    select
+        *,
+        case
+            when impressions > 0
+                then cast(
+                    coalesce(reactions, 0) + coalesce(engagement_comments, 0)
+                    + coalesce(reposts, 0) + coalesce(clicks, 0) as double
+                ) / impressions
+        end as engagement_rate,
+        case
+            when commenters > 0 then cast(commenters_converted as double) / commenters
+        end as comment_to_lead_rate
+    from joined
+)
+
+select * from final

@@ -1,0 +1,37 @@
+-- Grain: one row per lead magnet (client_id, lead_magnet_id): the latest analytics snapshot (cumulative
+-- Key: client_id, lead_magnet_id
+-- counters). ASSUMED route and fields.
+with base as (
+    select * from raw.lead_magnet_analytics
+),
+
+fields as (
+    select
+        client_id,
+        lead_magnet_id,
+        views,
+        requests,
+        deliveries,
+        captured_at,
+        cast(captured_at at time zone 'UTC' as date) as captured_date,
+        _lp_deleted_at as deleted_at,
+        row_number() over (
+            partition by client_id, lead_magnet_id order by captured_at desc, _lp_synced_at desc
+        ) as version_rank
+    from base
+),
+
+final as (
+    select
+        client_id,
+        lead_magnet_id,
+        views,
+        requests,
+        deliveries,
+        captured_at,
+        captured_date
+    from fields
+    where version_rank = 1 and deleted_at is null
+)
+
+select * from final

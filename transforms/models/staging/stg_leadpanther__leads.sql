@@ -1,0 +1,54 @@
+-- Grain: one row per lead (client_id, lead_id), latest version, not deleted.
+-- Key: client_id, lead_id
+-- Every lead field is ASSUMED (the vendor page only says leads carry personal data).
+-- has_email: the email is present and not empty (a hashed email still counts; a redacted one, NULL, not).
+with base as (
+    select * from raw.leads
+),
+
+fields as (
+    select
+        client_id,
+        id as lead_id,
+        lead_magnet_id,
+        post_id,
+        full_name,
+        email,
+        coalesce(email is not null and trim(email) <> '', false) as has_email,
+        linkedin_profile_url,
+        headline,
+        company,
+        lower(source) as source,
+        created_at,
+        cast(created_at at time zone 'UTC' as date) as created_date,
+        updated_at,
+        _lp_synced_at as synced_at,
+        _lp_deleted_at as deleted_at,
+        row_number() over (
+            partition by client_id, id order by updated_at desc, _lp_synced_at desc
+        ) as version_rank
+    from base
+),
+
+final as (
+    select
+        client_id,
+        lead_id,
+        lead_magnet_id,
+        post_id,
+        full_name,
+        email,
+        has_email,
+        linkedin_profile_url,
+        headline,
+        company,
+        source,
+        created_at,
+        created_date,
+        updated_at,
+        synced_at
+    from fields
+    where version_rank = 1 and deleted_at is null
+)
+
+select * from final
