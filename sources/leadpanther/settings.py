@@ -94,3 +94,121 @@ DEFAULT_PII_POLICY: Final = "keep"
 # Column hints dlt keeps in the schema (x- hints with truthy values survive a load).
 PII_HINT: Final = "x-annotation-pii"
 PII_CATEGORY_HINT: Final = "x-annotation-pii-category"
+
+
+def _col(name: str, data_type: str, *path: str) -> tuple[str, str, tuple[str, ...]]:
+    return (name, data_type, path or (name,))
+
+
+# Raw table shapes: table -> (column, dlt data type, path in the API record). Nested objects are flattened
+# with dlt's "__" separator; lists are kept as JSON. Only client_id is added by us (see docs/tables.md).
+# Fields not in the vendor's page are ASSUMED (docs/api-contract.md); change them here only.
+_TS = "timestamp"
+TABLE_COLUMNS: Final[dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]]] = {
+    "clients": (
+        _col("client_id", "text", "user_id"),
+        _col("user_id", "text"),
+        _col("full_name", "text"),
+        _col("business_name", "text"),
+        _col("account_status", "text"),
+        _col("grant__id", "text", "grant", "id"),
+        _col("grant__label", "text", "grant", "label"),
+        _col("grant__status", "text", "grant", "status"),
+        _col("grant__permissions", "json", "grant", "permissions"),
+        _col("grant__created_at", _TS, "grant", "created_at"),
+        _col("grant__updated_at", _TS, "grant", "updated_at"),
+    ),
+    "posts": (
+        _col("id", "text"),
+        _col("text", "text"),
+        _col("status", "text"),
+        _col("scheduled_at", _TS),
+        _col("published_at", _TS),
+        _col("theme_id", "text"),
+        _col("template_id", "text"),
+        _col("images", "json"),
+        _col("document_url", "text"),
+        _col("document_type", "text"),
+        _col("notes", "text"),
+        _col("followups", "json"),
+        _col("linkedin_url", "text"),
+        _col("created_at", _TS),
+        _col("updated_at", _TS),
+    ),
+    "lead_magnets": (
+        _col("id", "text"),
+        _col("status", "text"),
+        _col("delivery_mode", "text"),
+        _col("keyword", "text"),
+        _col("resource_name", "text"),
+        _col("resource_link", "text"),
+        _col("description", "text"),
+        _col("text_template", "text"),
+        _col("linked_posts", "json"),
+        _col("hosted_page__title", "text", "hosted_page", "title"),
+        _col("hosted_page__content_markdown", "text", "hosted_page", "content_markdown"),
+        _col("hosted_page__status", "text", "hosted_page", "status"),
+        _col("created_at", _TS),
+        _col("updated_at", _TS),
+    ),
+    "leads": (
+        _col("id", "text"),
+        _col("lead_magnet_id", "text"),
+        _col("post_id", "text"),
+        _col("full_name", "text"),
+        _col("email", "text"),
+        _col("linkedin_profile_url", "text"),
+        _col("headline", "text"),
+        _col("company", "text"),
+        _col("source", "text"),
+        _col("created_at", _TS),
+        _col("updated_at", _TS),
+    ),
+    "activity": (
+        _col("id", "text"),
+        _col("source", "text"),
+        _col("post_id", "text"),
+        _col("lead_magnet_id", "text"),
+        _col("author_name", "text"),
+        _col("author_platform_id", "text"),
+        _col("content", "text"),
+        _col("keyword_matched", "bool"),
+        _col("created_at", _TS),
+    ),
+    "post_engagement": (
+        _col("post_id", "text"),
+        _col("impressions", "bigint"),
+        _col("reactions", "bigint"),
+        _col("comments", "bigint"),
+        _col("reposts", "bigint"),
+        _col("clicks", "bigint"),
+        _col("captured_at", _TS),
+    ),
+    "lead_magnet_analytics": (
+        _col("lead_magnet_id", "text"),
+        _col("views", "bigint"),
+        _col("requests", "bigint"),
+        _col("deliveries", "bigint"),
+        _col("captured_at", _TS),
+    ),
+}
+# A record missing one of these (or with an unparseable value) is quarantined, not loaded.
+REQUIRED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "clients": ("client_id",),
+    "posts": ("id", "created_at"),
+    "lead_magnets": ("id", "created_at"),
+    "leads": ("id", "created_at"),
+    "activity": ("id", "created_at"),
+    "post_engagement": ("post_id",),
+    "lead_magnet_analytics": ("lead_magnet_id",),
+}
+PRIMARY_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "clients": ("client_id",),
+    "posts": ("client_id", "id"),
+    "lead_magnets": ("client_id", "id"),
+    "leads": ("client_id", "id"),
+    "activity": ("client_id", "id"),
+    "post_engagement": ("client_id", "post_id"),
+    "lead_magnet_analytics": ("client_id", "lead_magnet_id"),
+    LINKED_POSTS_TABLE: ("client_id", "lead_magnet_id", "post_id"),
+}

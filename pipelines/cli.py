@@ -1,0 +1,240 @@
+"""`leadpanther-elt`: run, demo, check, transform, report.
+
+Exit codes: 0 success, 3 partial (some client-routes skipped or failed; see sync_runs), 1 failure,
+2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _locate_project() -> None:
+    """dlt reads `.dlt/` from the working directory; run from elsewhere, use this project's folder."""
+    if "DLT_PROJECT_DIR" not in os.environ and not Path(".dlt").is_dir() and (PROJECT_ROOT / ".dlt").is_dir():
+        os.environ["DLT_PROJECT_DIR"] = str(PROJECT_ROOT)
+
+
+def _say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _pipeline(args: argparse.Namespace, *, pipeline_name: str | None = None):
+    from pipelines.leadpanther_pipeline import PIPELINE_NAME, make_pipeline
+
+    return make_pipeline(
+        args.destination,
+        args.dataset,
+        duckdb_path=args.duckdb_path,
+        pipeline_name=pipeline_name or PIPELINE_NAME,
+    )
+
+
+def _finish(result) -> int:
+    for line in result.summary_lines():
+        _say(line)
+    transform = result.transform
+    if transform is not None and hasattr(transform, "summary_lines"):
+        for line in transform.summary_lines():
+            _say(line)
+    return result.exit_code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.leadpanther_pipeline import run_sync
+
+    pipeline = _pipeline(args)
+    result = run_sync(
+        pipeline,
+        mode=args.mode,
+        full_refresh=args.full_refresh,
+        transform=not args.no_transform,
+        progress=_progress,
+        clients=_split(args.clients),
+        resources=_split(args.resources),
+    )
+    return _finish(result)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from leadpanther_emulator import EmulatorConfig, run_emulator
+    from pipelines.leadpanther_pipeline import make_pipeline, project_dir, run_sync
+
+    path = Path(args.duckdb_path) if args.duckdb_path else project_dir() / "data" / "leadpanther_demo.duckdb"
+    config = EmulatorConfig(seed=args.seed, preset=args.preset)
+    with run_emulator(config) as emu:
+        _say(f"LeadPanther emulator on {emu.base_url} (seed {args.seed}, preset {args.preset})")
+        pipeline = make_pipeline("duckdb", args.dataset, duckdb_path=path, pipeline_name="leadpanther_demo")
+        result = run_sync(
+            pipeline,
+            api_key=emu.keys["full"],
+            base_url=emu.base_url,
+            progress=_progress,
+            full_refresh=True,
+            max_retries=3,
+        )
+    code = _finish(result)
+    if code not in (0, 3):
+        return code
+    report_path = path.with_suffix(".html")
+    try:
+        from transforms.report import write_report
+
+        write_report(pipeline, report_path)
+        _say(f"\nReport: {report_path}")
+    except ImportError:
+        report_path = None
+    dataset = pipeline.dataset_name
+    _say(f"\nLoaded into the DuckDB file {path} (dataset/schema '{dataset}'). Try:")
+    for query in (
+        f"SELECT resource, status, count(*) AS client_routes, sum(rows) AS rows FROM {dataset}.sync_runs "
+        "GROUP BY ALL ORDER BY resource",
+        f"SELECT client_id, count(*) AS leads, count(email) AS with_email FROM {dataset}.leads GROUP BY client_id",
+        f"SELECT * FROM {dataset}.fct_post_engagement ORDER BY leads_attributed DESC LIMIT 5",
+    ):
+        _say(f'  leadpanther-elt query --duckdb-path {path} "{query}"')
+    return code
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from pipelines.check import run_check
+
+    return run_check(print_line=_say)
+
+
+def cmd_transform(args: argparse.Namespace) -> int:
+    from transforms import DataTestError, run_transforms
+
+    pipeline = _pipeline(args)
+    try:
+        result = run_transforms(pipeline)
+    except DataTestError as error:
+        _say(f"DATA TESTS FAILED:\n{error}")
+        return 1
+    for line in getattr(result, "summary_lines", lambda: [str(result)])():
+        _say(line)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from transforms.report import write_report
+
+    pipeline = _pipeline(args)
+    output = Path(args.output) if args.output else Path(pipeline.pipelines_dir).parent / "leadpanther_report.html"
+    path = write_report(pipeline, output)
+    _say(f"Report written to {path}")
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from pipelines.leadpanther_pipeline import default_duckdb_path
+    from pipelines.query import run_query
+
+    try:
+        _say(run_query(Path(args.duckdb_path) if args.duckdb_path else default_duckdb_path(), args.sql))
+    except FileNotFoundError as error:
+        _say(str(error))
+        return 2
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """The quick start's main job: the real sync when a key is configured, the demo otherwise."""
+    import dlt
+
+    try:
+        key = dlt.secrets.get("sources.leadpanther.api_key")
+    except Exception:
+        key = None
+    if key:
+        _say("An API key is configured: running the real sync (leadpanther-elt run).")
+        return cmd_run(args)
+    _say("No API key configured ([sources.leadpanther] api_key): running the demo against the emulator.")
+    return cmd_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadpanther-elt", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def destination_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--destination", default="duckdb", help="duckdb (default), postgres, bigquery, snowflake, ...")
+        p.add_argument("--dataset", default=None, help="dataset (schema) name; default 'leadpanther'")
+        p.add_argument("--duckdb-path", default=None, help="DuckDB file; default data/leadpanther_elt.duckdb")
+
+    def run_args(p: argparse.ArgumentParser) -> None:
+        destination_args(p)
+        p.add_argument("--full-refresh", action="store_true", help="drop this source's tables and state first")
+        p.add_argument("--clients", default=None, help="comma-separated client ids (default: every accessible)")
+        p.add_argument("--resources", default=None, help="comma-separated subset, e.g. posts,leads")
+        p.add_argument("--mode", choices=("auto", "quick", "reconcile"), default=None, help="default from config: auto")
+        p.add_argument("--no-transform", action="store_true", help="load only; skip the SQL models")
+
+    def demo_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--preset", default="demo", help="emulator dataset size: tiny, demo, medium, large")
+        p.add_argument("--seed", type=int, default=7)
+
+    p = sub.add_parser("run", help="load from the real API (key from .dlt/secrets.toml or env)")
+    run_args(p)
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("demo", help="start the emulator and load it into a local DuckDB file")
+    destination_args(p)
+    demo_args(p)
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("start", help="run if an API key is configured, else demo (the quick start)")
+    run_args(p)
+    demo_args(p)
+    p.set_defaults(func=cmd_start)
+    p = sub.add_parser("check", help="verify the key, its scopes and grants per client")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("transform", help="(re)build the SQL models on the loaded data")
+    destination_args(p)
+    p.set_defaults(func=cmd_transform)
+    p = sub.add_parser("report", help="write the self-contained HTML report")
+    destination_args(p)
+    p.add_argument("--output", default=None)
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("query", help="run one SQL statement on the local DuckDB file (read-only)")
+    p.add_argument("--duckdb-path", default=None)
+    p.add_argument("sql")
+    p.set_defaults(func=cmd_query)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _locate_project()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    from sources.leadpanther.helpers.errors import ConfigError, LeadPantherError
+
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as error:
+        _say(f"Configuration error: {error}")
+        return 2
+    except LeadPantherError as error:
+        _say(f"Failed: {error}")
+        return 1
+    except KeyboardInterrupt:
+        _say("Interrupted; nothing half-written: the next run resumes from the last committed load.")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""What happened to each client-route in a run: the rows of `sync_runs`, the quarantine, and progress.
+
+One object per run, shared by every worker (thread-safe). The pipeline writes it to the destination after
+the data, in the same load, so an operator can always see what was skipped and why.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .client import CallStats
+from .errors import LeadPantherError
+from .records import QuarantinedRecord
+
+
+@dataclass
+class RouteStatus:
+    run_id: str
+    synced_at: datetime
+    client_id: str | None
+    resource: str
+    run_mode: str  # initial | quick | reconcile
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    status: str = "running"  # ok | skipped | failed
+    http_status: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    request_id: str | None = None
+    rows: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    quarantined: int = 0
+    order_detected: str | None = None
+    scan: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SyncLog:
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    synced_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    progress: Callable[[str], None] | None = None
+    progress_every_s: float = 5.0
+    statuses: list[RouteStatus] = field(default_factory=list)
+    quarantine: list[QuarantinedRecord] = field(default_factory=list)
+    suspected_pii: dict[tuple[str, str], str] = field(default_factory=dict)
+    fatal: LeadPantherError | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_progress: float = 0.0
+
+    def start(self, resource: str, client_id: str | None, run_mode: str) -> RouteStatus:
+        status = RouteStatus(self.run_id, self.synced_at, client_id, resource, run_mode, started_at=datetime.now(UTC))
+        with self._lock:
+            self.statuses.append(status)
+        return status
+
+    def finish(
+        self,
+        status: RouteStatus,
+        stats: CallStats,
+        *,
+        outcome: str = "ok",
+        error: LeadPantherError | None = None,
+        message: str | None = None,
+    ) -> None:
+        status.finished_at = datetime.now(UTC)
+        status.duration_s = round((status.finished_at - status.started_at).total_seconds(), 3)
+        status.status = outcome
+        status.pages += stats.pages
+        status.requests += stats.requests
+        status.retries += stats.retries
+        status.request_id = stats.last_request_id
+        status.http_status = stats.last_status
+        if error is not None:
+            status.http_status = error.status
+            status.request_id = error.request_id or status.request_id
+            status.error_code = error.code or type(error).__name__
+            status.error_message = error.message[:500]
+        elif message:
+            status.error_message = message
+        self.tick()
+
+    def add_quarantine(self, records: list[QuarantinedRecord]) -> None:
+        if records:
+            with self._lock:
+                self.quarantine.extend(records)
+
+    def add_suspected(self, table: str, columns: dict[str, str]) -> None:
+        if columns:
+            with self._lock:
+                for column, category in columns.items():
+                    self.suspected_pii[(table, column)] = category
+
+    def tick(self, force: bool = False) -> None:
+        """Print one progress line per resource at most every `progress_every_s` seconds."""
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_progress < self.progress_every_s:
+            return
+        self._last_progress = now
+        for line in self.progress_lines():
+            self.progress(line)
+
+    def progress_lines(self) -> list[str]:
+        with self._lock:
+            statuses = list(self.statuses)
+        by_resource: dict[str, list[RouteStatus]] = {}
+        for s in statuses:
+            by_resource.setdefault(s.resource, []).append(s)
+        lines = []
+        for resource, items in by_resource.items():
+            done = sum(1 for s in items if s.status != "running")
+            rows = sum(s.rows for s in items)
+            pages = sum(s.pages for s in items)
+            bad = sum(1 for s in items if s.status in ("skipped", "failed"))
+            lines.append(
+                f"  {resource:<22} {done:>4}/{len(items):<4} client-routes  {rows:>10,} rows  "
+                f"{pages:>7,} pages" + (f"  {bad} skipped/failed" if bad else "")
+            )
+        return lines
+
+    @property
+    def partial(self) -> bool:
+        return any(s.status in ("skipped", "failed") for s in self.statuses)
+
+    def status_rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [s.row() for s in self.statuses]
+
+    def quarantine_rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [{"run_id": self.run_id, "quarantined_at": self.synced_at, **asdict(q)} for q in self.quarantine]
+
+    def close_open(self) -> None:
+        """Per-record analytics statuses stay open while batches arrive; close those still running."""
+        now = datetime.now(UTC)
+        with self._lock:
+            for status in self.statuses:
+                if status.status == "running":
+                    status.status = "ok"
+                    status.finished_at = now
+                    status.duration_s = round((now - status.started_at).total_seconds(), 3)
