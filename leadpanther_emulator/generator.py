@@ -83,26 +83,38 @@ def uuid_from(h1: int, h2: int) -> str:
 
 
 class Draw:
-    """A stream of hashed ints from one start value."""
+    """A stream of hashed ints from one start value (small draws consume 16 bits of a 64-bit pool)."""
 
-    __slots__ = ("h", "k")
+    __slots__ = ("h", "k", "pool", "bits")
 
     def __init__(self, h: int) -> None:
         self.h = h
         self.k = 0
+        self.pool = 0
+        self.bits = 0
 
     def next(self) -> int:
         self.k += 1
         return mix(self.h + self.k * GOLD)
 
     def int(self, n: int) -> int:
-        return self.next() % n if n > 0 else 0
+        if n <= 0:
+            return 0
+        if n > 4096:
+            return self.next() % n
+        if self.bits < 16:
+            self.pool = self.next()
+            self.bits = 64
+        v = self.pool & 0xFFFF
+        self.pool >>= 16
+        self.bits -= 16
+        return v % n
 
     def frac(self) -> float:
         return frac(self.next())
 
     def pick(self, seq: Any) -> Any:
-        return seq[self.next() % len(seq)]
+        return seq[self.int(len(seq))]
 
 
 class Layout:
@@ -142,17 +154,14 @@ class Layout:
 
     def _runs(self, b: int) -> list[int]:
         h = mix(self.tkey ^ (b * GOLD & MASK64))
-        runs = [0]
-        r = 0
-        for j in (1, 2, 3):
-            if ((h >> (8 * j)) & 0xFF) >= TIE_THRESHOLD:
-                r += 1
-            runs.append(r)
-        return runs
+        r1 = 1 if ((h >> 8) & 0xFF) >= TIE_THRESHOLD else 0
+        r2 = r1 + (1 if ((h >> 16) & 0xFF) >= TIE_THRESHOLD else 0)
+        return [0, r1, r2, r2 + (1 if ((h >> 24) & 0xFF) >= TIE_THRESHOLD else 0)]
 
-    def _run_members(self, pos_or_index: int) -> tuple[int, list[int]]:
+    def _run_members(self, pos_or_index: int, runs: list[int] | None = None) -> tuple[int, list[int]]:
         b, j = divmod(pos_or_index, 4)
-        runs = self._runs(b)
+        if runs is None:
+            runs = self._runs(b)
         r = runs[j]
         start = runs.index(r)
         members = [4 * b + k for k in range(4) if runs[k] == r and 4 * b + k < self.n]
@@ -164,6 +173,21 @@ class Layout:
             return members[0]
         members.sort(key=self.record_id)
         return members[pos - first]
+
+    def row(self, pos: int) -> tuple[int, int, str]:
+        """(index, created_ms, id) of the base row at a position, computing the block's tie runs once."""
+        b, j = divmod(pos, 4)
+        runs = self._runs(b)
+        r = runs[j]
+        first, members = self._run_members(pos, runs)
+        if len(members) == 1:
+            i = members[0]
+            rid = self.record_id(i)
+        else:
+            ids = sorted((self.record_id(m), m) for m in members)
+            rid, i = ids[pos - first]
+        jitter = mix(self.tkey ^ ((b * 8 + r) * GOLD & MASK64)) % self.slot_ms
+        return i, self.t0 + b * self.block_ms + r * self.slot_ms + jitter, rid
 
     def position_of(self, i: int) -> int:
         first, members = self._run_members(i)
@@ -221,6 +245,9 @@ class ClientGen:
         self.people = max(8, (counts["leads"] + counts["activity"]) // 3)
         self.pkey = key_of(seed, client_no, "people")
         self.short = client_id[:8]
+        self._people: dict[int, tuple[str, str, str, str, str, str]] = {}
+        self._links: dict[int, list[str]] = {}
+        self._published: dict[int, str | None] = {}
 
     # --- cheap predicates (used for filters and references, no full record) ---------------------------
     def post_status(self, i: int) -> str:
@@ -245,17 +272,30 @@ class ClientGen:
         if lay.n == 0:
             return None
         j = h % lay.n
+        if j in self._published:
+            return self._published[j]
+        start = j
         for _ in range(24):
             if self.post_status(j) == "published":
                 break
             j = (j + 1) % lay.n
-        return lay.record_id(j)
+        if len(self._published) > 50_000:
+            self._published.clear()
+        rid = self._published[start] = lay.record_id(j)
+        return rid
 
     def keyword(self, m: int) -> str:
         word = KEYWORDS[mix(self.layouts["lead_magnets"].ckey ^ 0x4B ^ m) % len(KEYWORDS)]
         return word if m < len(KEYWORDS) else f"{word}{m // len(KEYWORDS) + 1}"
 
     def linked_posts(self, m: int) -> list[str]:
+        """Ids of the posts a lead magnet links (a fresh list each call)."""
+        links = self._links.get(m)
+        if links is None:
+            links = self._links[m] = self._linked_posts(m)
+        return list(links)
+
+    def _linked_posts(self, m: int) -> list[str]:
         d = Draw(self.layouts["lead_magnets"].ckey ^ 0x11F ^ (m * GOLD & MASK64))
         out: list[str] = []
         for _ in range(1 + d.int(3)):
@@ -265,6 +305,14 @@ class ClientGen:
         return out
 
     def person(self, k: int) -> tuple[str, str, str, str, str, str]:
+        got = self._people.get(k)
+        if got is None:
+            if len(self._people) > 20_000:
+                self._people.clear()
+            got = self._people[k] = self._person(k)
+        return got
+
+    def _person(self, k: int) -> tuple[str, str, str, str, str, str]:
         d = Draw(self.pkey ^ (k * GOLD & MASK64))
         first, last = d.pick(FIRST), d.pick(LAST)
         tag = f"{d.next() & 0xFFFFFF:06x}"

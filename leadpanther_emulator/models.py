@@ -47,6 +47,26 @@ BAD_FIELD: dict[str, tuple[str, Any]] = {
 }
 
 
+class RecordCache:
+    """A process-wide bounded cache of generated base records (pure functions of their key, never stale:
+    overlays are consulted first). Cleared wholesale when full: cheap and bounded memory."""
+
+    def __init__(self, capacity: int = 40_000) -> None:
+        self.capacity = capacity
+        self.data: dict[tuple[int, int], dict[str, Any]] = {}
+
+    def get(self, key: tuple[int, int]) -> dict[str, Any] | None:
+        return self.data.get(key)
+
+    def put(self, key: tuple[int, int], rec: dict[str, Any]) -> None:
+        if len(self.data) >= self.capacity:
+            self.data = {}
+        self.data[key] = rec
+
+
+RECORD_CACHE = RecordCache()
+
+
 def corrupt(record: dict[str, Any], resource: str, h: int) -> dict[str, Any]:
     """The record as a 'bad record' fault serves it: one wrong-typed or missing field."""
     out = dict(record)
@@ -83,6 +103,7 @@ class Collection:
         self.views: dict[tuple[str, Any], tuple[array, list[int]]] = {}
         self.mutations = 0
         self.bad_key = mix(self.lay.ckey ^ 0xBAD)
+        self.cache_tag = self.lay.ckey
 
     # --- filters ----------------------------------------------------------------------------------------
     def _base_pred(self, flt: tuple[str, Any]) -> Callable[[int], bool]:
@@ -123,8 +144,28 @@ class Collection:
     def _base_record(self, i: int) -> dict[str, Any]:
         rec = self.updated.get(i)
         if rec is None:
-            rec = self.make(i, self.lay.created_ms(i), self.lay.record_id(i))
+            key = (self.cache_tag, i)
+            rec = RECORD_CACHE.get(key)
+            if rec is None:
+                rec = self.make(i, self.lay.created_ms(i), self.lay.record_id(i))
+                RECORD_CACHE.put(key, rec)
         return rec
+
+    def _row_at(self, pos: int) -> tuple[int, dict[str, Any]]:
+        """(index, record) of the base row at a position."""
+        lay = self.lay
+        i = lay.index_at(pos) if self.updated else -1
+        if i >= 0 and i in self.updated:
+            return i, self.updated[i]
+        i, created, rid = lay.row(pos)
+        rec = self.updated.get(i)
+        if rec is None:
+            key = (self.cache_tag, i)
+            rec = RECORD_CACHE.get(key)
+            if rec is None:
+                rec = self.make(i, created, rid)
+                RECORD_CACHE.put(key, rec)
+        return i, rec
 
     def served(self, rec: dict[str, Any], i: int, bad_rate: float) -> dict[str, Any]:
         if bad_rate > 0:
@@ -169,9 +210,7 @@ class Collection:
                 k = (a * q + c) % total
             if k < nbase:
                 v = self._unrank(k, deleted)
-                pos = v if arr is None else arr[v]
-                i = self.lay.index_at(pos)
-                yield i, self._base_record(i)
+                yield self._row_at(v if arr is None else arr[v])
             else:
                 i = ins[k - nbase][2]
                 yield i, self.extra[i]
