@@ -39,13 +39,13 @@ class FaultEngine:
             self.client_requests.clear()
 
     def count_client_request(self, client_id: str) -> bool:
-        """Count an API request for a client; True when its grant must now be revoked (revoke_after)."""
+        """Count an API request for a client; True (once) when its grant must now be revoked (revoke_after)."""
         limit = self.faults.revoke_after.get(client_id)
         if limit is None:
             return False
         with self.lock:
             self.client_requests[client_id] += 1
-            return self.client_requests[client_id] > limit
+            return self.client_requests[client_id] == limit + 1
 
     def decide(self, method: str, path: str, query: str, is_list: bool) -> Decision:
         f = self.faults

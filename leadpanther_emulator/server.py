@@ -171,7 +171,8 @@ class Handler(BaseHTTPRequestHandler):
                 state = srv.backend.by_id.get(client_id)
                 if state is not None and state.granted and state.grant["status"] == "active":
                     srv.backend.churn(client_id, route.list_resource, max(1, srv.backend.faults.churn_rows))
-            data, pagination = getattr(srv.handlers, route.handler)(params, dict(parse_qsl(query)), body)
+            qdict = dict(parse_qsl(query, keep_blank_values=True))
+            data, pagination = getattr(srv.handlers, route.handler)(params, qdict, body)
         except exc.ApiError as error:
             self._send(error.status, error_body(error, rid), rid)
             return
