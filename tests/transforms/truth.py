@@ -1,0 +1,166 @@
+"""Independent pandas computation of the marts from the emulator's ground truth (API-shaped records).
+
+Implements the rules in transforms/DECISIONLOG.md without any SQL, so the test compares two codings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from sources.leadpanther.settings import ENGAGED_POST_STATUSES
+
+RESOURCES = ("posts", "lead_magnets", "leads", "activity", "post_engagement", "lead_magnet_analytics")
+
+
+def truth_frames(emu: Any) -> dict[str, pd.DataFrame]:
+    clients = emu.truth("clients")
+    out: dict[str, list[dict]] = {r: [] for r in RESOURCES}
+    for c in clients:
+        if (c.get("grant") or {}).get("status") != "active":
+            continue  # the API refuses (403) every route of a client without an active grant
+        for r in RESOURCES:
+            for rec in emu.truth(r, c["user_id"]):
+                out[r].append({**rec, "client_id": c["user_id"]})
+    frames = {r: pd.DataFrame(rows) for r, rows in out.items()}
+    # the source reads engagement only for posts that can have some (settings.ENGAGED_POST_STATUSES)
+    engaged = {(p["client_id"], p["id"]) for p in out["posts"] if p["status"] in ENGAGED_POST_STATUSES}
+    frames["post_engagement"] = pd.DataFrame(
+        [e for e in out["post_engagement"] if (e["client_id"], e["post_id"]) in engaged])
+    frames["clients"] = pd.DataFrame(
+        [{"client_id": c["user_id"], "grant_status": c["grant"]["status"]} for c in clients])
+    for name, cols in (("posts", ["published_at"]), ("leads", ["created_at"]), ("activity", ["created_at"]),
+                       ("lead_magnet_analytics", ["captured_at"])):
+        for col in cols:
+            ts = pd.to_datetime(frames[name][col], utc=True)
+            frames[name][col.replace("_at", "_day")] = ts.dt.date.where(ts.notna(), None)
+    return frames
+
+
+def _links(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    rows = [
+        {"client_id": m["client_id"], "lead_magnet_id": m["id"], "post_id": p}
+        for m in f["lead_magnets"].to_dict("records")
+        for p in dict.fromkeys(m.get("linked_posts") or [])
+    ]
+    return pd.DataFrame(rows, columns=["client_id", "lead_magnet_id", "post_id"])
+
+
+def _attribute(df: pd.DataFrame, links: pd.DataFrame) -> pd.Series:
+    n = links.groupby(["client_id", "lead_magnet_id"])["post_id"].agg(list)
+    single = {k: v[0] for k, v in n.items() if len(v) == 1}
+    out = []
+    for r in df.to_dict("records"):
+        pid = r.get("post_id")
+        if pid is None or (isinstance(pid, float) and pd.isna(pid)):
+            pid = single.get((r["client_id"], r.get("lead_magnet_id")))
+        out.append(pid)
+    return pd.Series(out, index=df.index, dtype=object)
+
+
+def _has_email(e: Any) -> bool:
+    return isinstance(e, str) and e.strip() != ""
+
+
+def expected_post_engagement(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    links = _links(f)
+    act = f["activity"].copy()
+    act["post"] = _attribute(act, links)
+    act["person"] = act["author_platform_id"].fillna(act["author_name"])
+    leads = f["leads"].copy()
+    leads["post"] = _attribute(leads, links)
+    eng = f["post_engagement"].set_index(["client_id", "post_id"])
+    rows = []
+    for p in f["posts"].to_dict("records"):
+        key = (p["client_id"], p["id"])
+        a = act[(act.client_id == key[0]) & (act.post == key[1])]
+        lds = leads[(leads.client_id == key[0]) & (leads.post == key[1])]
+        com = a[a.source == "comments"]
+        commenters = set(com.person)
+        lead_names = set(lds.full_name.dropna())
+        converted = {r.person for r in com.itertuples() if r.author_name in lead_names}
+        e = eng.loc[key] if key in eng.index else None
+        imp = None if e is None else int(e["impressions"])
+        rate = None
+        if imp:
+            rate = (e["reactions"] + e["comments"] + e["reposts"] + e["clicks"]) / imp
+        rows.append({
+            "client_id": key[0], "post_id": key[1],
+            "comments": len(com), "messages": int((a.source == "messages").sum()),
+            "people_engaging": a.person.nunique(),
+            "keyword_matched_comments": int(com.keyword_matched.astype(bool).sum()),
+            "leads_attributed": len(lds), "leads_from_comments": int((lds.source == "comments").sum()),
+            "leads_with_email": sum(_has_email(x) for x in lds.email),
+            "commenters": len(commenters), "commenters_converted": len(converted),
+            "impressions": imp, "reactions": None if e is None else int(e["reactions"]),
+            "engagement_rate": rate,
+            "comment_to_lead_rate": len(converted) / len(commenters) if commenters else None,
+        })
+    return pd.DataFrame(rows)
+
+
+def expected_lead_funnel(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    links = _links(f)
+    posts = f["posts"].set_index(["client_id", "id"])
+    acts = f["activity"]
+    counts: dict[tuple, dict[str, int]] = {}
+
+    def bump(k: tuple, stage: str, n: int = 1) -> None:
+        counts.setdefault(k, {}).setdefault(stage, 0)
+        counts[k][stage] += n
+
+    for ln in links.to_dict("records"):
+        p = posts.loc[(ln["client_id"], ln["post_id"])] if (ln["client_id"], ln["post_id"]) in posts.index \
+            else None
+        if p is not None and p["status"] == "published" and p["published_day"] is not None:
+            bump((ln["client_id"], ln["lead_magnet_id"], p["published_day"]), "linked_posts_published")
+    linked = links.groupby(["client_id", "post_id"])["lead_magnet_id"].agg(set).to_dict()
+    for a in acts[acts.source == "comments"].to_dict("records"):
+        magnets = set(linked.get((a["client_id"], a["post_id"]), set()))
+        if isinstance(a.get("lead_magnet_id"), str):
+            magnets.add(a["lead_magnet_id"])
+        for m in magnets:
+            k = (a["client_id"], m, a["created_day"])
+            bump(k, "comments")
+            bump(k, "keyword_matches", int(bool(a["keyword_matched"]) and a.get("lead_magnet_id") == m))
+    for ld in f["leads"].to_dict("records"):
+        if not isinstance(ld.get("lead_magnet_id"), str):
+            continue
+        k = (ld["client_id"], ld["lead_magnet_id"], ld["created_day"])
+        bump(k, "leads")
+        bump(k, "leads_with_email", int(_has_email(ld.get("email"))))
+    for an in f["lead_magnet_analytics"].to_dict("records"):
+        bump((an["client_id"], an["lead_magnet_id"], an["captured_day"]), "deliveries", int(an["deliveries"]))
+    stages = ["linked_posts_published", "comments", "keyword_matches", "leads", "leads_with_email",
+              "deliveries"]
+    return pd.DataFrame([{"client_id": k[0], "lead_magnet_id": k[1], "day": k[2],
+                          **{s: v.get(s, 0) for s in stages}} for k, v in counts.items()])
+
+
+def expected_client_daily(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    rows: dict[tuple, dict[str, Any]] = {}
+    pub = f["posts"][(f["posts"].status == "published") & f["posts"].published_day.notna()]
+    eng = f["post_engagement"].set_index(["client_id", "post_id"])
+    for p in pub.to_dict("records"):
+        r = rows.setdefault((p["client_id"], p["published_day"]), {})
+        r["posts_published"] = r.get("posts_published", 0) + 1
+        key = (p["client_id"], p["id"])
+        if key in eng.index:
+            r["impressions"] = r.get("impressions", 0) + int(eng.loc[key]["impressions"])
+    act = f["activity"].copy()
+    act["person"] = act["author_platform_id"].fillna(act["author_name"])
+    for (cid, day), g in act.groupby(["client_id", "created_day"]):
+        r = rows.setdefault((cid, day), {})
+        r["comments"] = int((g.source == "comments").sum())
+        r["messages"] = int((g.source == "messages").sum())
+        r["keyword_matches"] = int(((g.source == "comments") & g.keyword_matched.astype(bool)).sum())
+        r["people_engaging"] = g.person.nunique()
+    for (cid, day), g in f["leads"].groupby(["client_id", "created_day"]):
+        r = rows.setdefault((cid, day), {})
+        r["leads"] = len(g)
+        r["emails_captured"] = sum(_has_email(x) for x in g.email)
+    cols = ["posts_published", "impressions", "comments", "messages", "keyword_matches", "people_engaging",
+            "leads", "emails_captured"]
+    return pd.DataFrame([{"client_id": k[0], "day": k[1], **{c: v.get(c, 0) for c in cols}}
+                         for k, v in rows.items()])
