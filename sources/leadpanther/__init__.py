@@ -19,6 +19,7 @@ How incremental works (what a quick run sees and what only a reconciliation sees
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,6 +63,21 @@ from .settings import (
 )
 
 __all__ = ["leadpanther_source", "SyncLog", "LeadPantherError"]
+
+
+class _ExpectedArrowHintNotice(logging.Filter):
+    """dlt warns on every batch that our declared hints (json, not-null keys) differ from what Arrow can
+    express; that difference is intended (docs/tables.md), so the notice is dropped for our tables only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            "several column hints were different" in message
+            and any(f"In resource: {name}," in message for name in PRIMARY_KEYS)
+        )
+
+
+logging.getLogger("dlt").addFilter(_ExpectedArrowHintNotice())
 
 BATCH_ROWS = 5_000  # rows per Arrow table handed to dlt: large enough to amortise, small enough for memory
 

@@ -1,0 +1,67 @@
+"""Shared fixtures: emulators, pipelines on a real DuckDB file and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+PG_URL = os.environ.get("LEADPANTHER_TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def make_duckdb_pipeline(tmp_path: Path) -> Callable[..., Any]:
+    from pipelines.leadpanther_pipeline import make_pipeline
+
+    def make(name: str = "lp_test", dataset: str = "leadpanther") -> Any:
+        return make_pipeline(
+            "duckdb",
+            dataset,
+            duckdb_path=tmp_path / f"{name}.duckdb",
+            pipelines_dir=tmp_path / "pipelines",
+            pipeline_name=name,
+        )
+
+    return make
+
+
+def drop_pg_schemas(dataset: str) -> None:
+    import psycopg2
+
+    con = psycopg2.connect(PG_URL)
+    con.autocommit = True
+    with con.cursor() as cur:
+        cur.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s", (dataset, f"{dataset}\\_%")
+        )
+        for (schema,) in cur.fetchall():
+            cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    con.close()
+
+
+@pytest.fixture
+def make_pg_pipeline(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    from pipelines.leadpanther_pipeline import make_pipeline
+
+    datasets: list[str] = []
+
+    def make(name: str = "lp_test_pg") -> Any:
+        dataset = f"lp_test_{uuid.uuid4().hex[:10]}"
+        datasets.append(dataset)
+        return make_pipeline(
+            "postgres",
+            dataset,
+            credentials=PG_URL,
+            pipelines_dir=tmp_path / "pipelines",
+            pipeline_name=name,
+        )
+
+    yield make
+    for dataset in datasets:
+        drop_pg_schemas(dataset)
