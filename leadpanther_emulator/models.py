@@ -103,7 +103,8 @@ class Collection:
         self.views: dict[tuple[str, Any], tuple[array, list[int]]] = {}
         self.mutations = 0
         self.bad_key = mix(self.lay.ckey ^ 0xBAD)
-        self.cache_tag = self.lay.ckey
+        # generation depends on the seed, the client and every route's size (references), so all go in the tag
+        self.cache_tag = key_of(self.lay.ckey, kind, *(lay.n for lay in gen.layouts.values()))
 
     # --- filters ----------------------------------------------------------------------------------------
     def _base_pred(self, flt: tuple[str, Any]) -> Callable[[int], bool]:
