@@ -30,6 +30,12 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _self_command() -> str:
+    """How the user can call this CLI again (the venv's script when run as `make run`)."""
+    argv0 = Path(sys.argv[0])
+    return str(argv0) if argv0.name == "leadpanther-elt" else "leadpanther-elt"
+
+
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -48,10 +54,8 @@ def _pipeline(args: argparse.Namespace, *, pipeline_name: str | None = None):
 def _finish(result) -> int:
     for line in result.summary_lines():
         _say(line)
-    transform = result.transform
-    if transform is not None and hasattr(transform, "summary_lines"):
-        for line in transform.summary_lines():
-            _say(line)
+    if result.transform is not None:
+        _say(result.transform.summary())
     return result.exit_code
 
 
@@ -100,14 +104,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except ImportError:
         report_path = None
     dataset = pipeline.dataset_name
-    _say(f"\nLoaded into the DuckDB file {path} (dataset/schema '{dataset}'). Try:")
+    models = result.transform.models_schema if result.transform is not None else f"{dataset}_models"
+    _say(f"\nLoaded into the DuckDB file {path}: raw tables in schema '{dataset}', models in '{models}'. Try:")
     for query in (
         f"SELECT resource, status, count(*) AS client_routes, sum(rows) AS rows FROM {dataset}.sync_runs "
         "GROUP BY ALL ORDER BY resource",
         f"SELECT client_id, count(*) AS leads, count(email) AS with_email FROM {dataset}.leads GROUP BY client_id",
-        f"SELECT * FROM {dataset}.fct_post_engagement ORDER BY leads_attributed DESC LIMIT 5",
+        f"SELECT * FROM {models}.fct_post_engagement ORDER BY leads_attributed DESC LIMIT 5",
     ):
-        _say(f'  leadpanther-elt query --duckdb-path {path} "{query}"')
+        _say(f'  {_self_command()} query --duckdb-path {path} "{query}"')
     return code
 
 
@@ -126,8 +131,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
     except DataTestError as error:
         _say(f"DATA TESTS FAILED:\n{error}")
         return 1
-    for line in getattr(result, "summary_lines", lambda: [str(result)])():
-        _say(line)
+    _say(result.summary())
     return 0
 
 

@@ -65,3 +65,19 @@ def make_pg_pipeline(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     yield make
     for dataset in datasets:
         drop_pg_schemas(dataset)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    """In CI (LEADPANTHER_REQUIRE_ALL_TESTS=1) a skipped test is a failure, except the tests that need a
+    real LeadPanther key (marked real_api), which cannot run without one."""
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        report.skipped
+        and os.environ.get("LEADPANTHER_REQUIRE_ALL_TESTS") == "1"
+        and item.get_closest_marker("real_api") is None
+        and not hasattr(report, "wasxfail")
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"skipped but required in CI: {report.longrepr}"

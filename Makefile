@@ -1,0 +1,39 @@
+# Quick start: `make run` (set-up + the main job) and `make test` (set-up + every test).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(open("pyproject.toml","rb").read()).hexdigest()[:12])')
+
+.PHONY: setup run demo test lint bench soak clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The main job: the real sync when an API key is configured, otherwise the demo (emulator -> DuckDB).
+run: setup
+	$(BIN)/leadpanther-elt start
+
+demo: setup
+	$(BIN)/leadpanther-elt demo
+
+## Every test, against the emulator, a DuckDB file, the local PostgreSQL and headless Chromium.
+test: setup
+	bash scripts/ensure-test-services.sh
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check sources pipelines
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf data/pipelines data/*.duckdb data/*.html
