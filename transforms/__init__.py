@@ -167,7 +167,9 @@ def run_transforms(pipeline: Any, run_tests: bool = True, raise_on_failure: bool
                 client.execute_sql(f"DROP {kind} IF EXISTS {q(mschema)}.{q(name)}{cascade}")
         for name, m in models.items():
             body = render(m, dialect, dataset, mschema, raw_arg)
-            kind = "VIEW" if m.materialization == "view" else "TABLE"
+            # PostgreSQL: views would block dlt from dropping/replacing a raw table (refresh), so every
+            # model is a table there; DuckDB does not track view dependencies.
+            kind = "VIEW" if m.materialization == "view" and dialect == "duckdb" else "TABLE"
             client.execute_sql(f"CREATE {kind} {q(mschema)}.{q(name)} AS {body}")
             result.models_built.append(name)
         for name in models:
