@@ -238,3 +238,11 @@ def _unwrap(exc: BaseException) -> LeadPantherError | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+if __name__ == "__main__":  # `python pipelines/leadpanther_pipeline.py` = `leadpanther-elt run` (for dlt deploy)
+    import sys
+
+    from pipelines.cli import main
+
+    sys.exit(main(["run", *sys.argv[1:]]))
