@@ -14,12 +14,12 @@ PRESETS: dict[str, dict[str, int]] = {
     # demo: 6 clients, ~5,000 list records
     "demo": {"clients": 6, "posts_per_client": 150, "lead_magnets_per_client": 12, "leads_per_client": 250,
              "activity_per_client": 420},
-    # medium: 50 clients, ~251,000 list records
-    "medium": {"clients": 50, "posts_per_client": 1000, "lead_magnets_per_client": 20,
-               "leads_per_client": 1800, "activity_per_client": 2200},
-    # large: 60 clients, ~1,021,500 list records (+ ~180k engagement/analytics records)
+    # medium: 50 clients (40 with an active grant), 316,000 list records (252,800 readable)
+    "medium": {"clients": 50, "posts_per_client": 1200, "lead_magnets_per_client": 20,
+               "leads_per_client": 2300, "activity_per_client": 2800},
+    # large: 60 clients (48 active), 1,261,500 list records (1,009,200 readable) + engagement/analytics
     "large": {"clients": 60, "posts_per_client": 3000, "lead_magnets_per_client": 25,
-              "leads_per_client": 7000, "activity_per_client": 7000},
+              "leads_per_client": 9000, "activity_per_client": 9000},
 }
 
 ORDERS = ("newest", "oldest", "unstable")

@@ -47,19 +47,19 @@ def reference_ms(seed: int) -> int:
     return base + (seed % 28) * DAY_MS
 
 
-_FMT_CACHE: dict[int, str] = {}
+_DAY_CACHE: dict[int, str] = {}
 
 
 def fmt_ms(ms: int) -> str:
     """ISO 8601 UTC with milliseconds and Z."""
-    sec, milli = divmod(ms, 1000)
-    prefix = _FMT_CACHE.get(sec)
+    day, rest = divmod(ms, DAY_MS)
+    prefix = _DAY_CACHE.get(day)
     if prefix is None:
-        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        if len(_FMT_CACHE) > 200_000:
-            _FMT_CACHE.clear()
-        _FMT_CACHE[sec] = prefix
-    return f"{prefix}.{milli:03d}Z"
+        prefix = _DAY_CACHE[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
+    sec, milli = divmod(rest, 1000)
+    hour, sec = divmod(sec, 3600)
+    minute, sec = divmod(sec, 60)
+    return f"{prefix}{hour:02d}:{minute:02d}:{sec:02d}.{milli:03d}Z"
 
 
 def parse_iso_ms(value: str) -> int | None:

@@ -176,6 +176,9 @@ class Handler(BaseHTTPRequestHandler):
         except exc.ApiError as error:
             self._send(error.status, error_body(error, rid), rid)
             return
+        except Exception as error:  # a bug in the emulator: answer like a server would, keep serving
+            self._send(500, error_body(exc.ServerError(f"emulator error: {error!r}"), rid), rid)
+            return
         status = 201 if method == "POST" and route.handler.startswith("create") else 200
         payload: dict[str, Any] = {"data": data}
         if pagination is not None:
