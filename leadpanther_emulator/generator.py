@@ -248,6 +248,10 @@ class ClientGen:
         self._people: dict[int, tuple[str, str, str, str, str, str]] = {}
         self._links: dict[int, list[str]] = {}
         self._published: dict[int, str | None] = {}
+        self._keywords: dict[int, str] = {}
+        self._magnet_ids: dict[int, str] = {}
+        self.theme_ids = [uuid_from(mix(self.pkey ^ 0x7E ^ k), self.pkey) for k in range(5)]
+        self.template_ids = [uuid_from(mix(self.pkey ^ 0x7F ^ k), self.pkey) for k in range(7)]
 
     # --- cheap predicates (used for filters and references, no full record) ---------------------------
     def post_status(self, i: int) -> str:
@@ -285,6 +289,18 @@ class ClientGen:
         return rid
 
     def keyword(self, m: int) -> str:
+        got = self._keywords.get(m)
+        if got is None:
+            got = self._keywords[m] = self._keyword(m)
+        return got
+
+    def magnet_id(self, m: int) -> str:
+        got = self._magnet_ids.get(m)
+        if got is None:
+            got = self._magnet_ids[m] = self.layouts["lead_magnets"].record_id(m)
+        return got
+
+    def _keyword(self, m: int) -> str:
         word = KEYWORDS[mix(self.layouts["lead_magnets"].ckey ^ 0x4B ^ m) % len(KEYWORDS)]
         return word if m < len(KEYWORDS) else f"{word}{m // len(KEYWORDS) + 1}"
 
@@ -357,8 +373,8 @@ class ClientGen:
             "status": status,
             "scheduled_at": scheduled_at,
             "published_at": published_at,
-            "theme_id": None if d.int(2) else uuid_from(mix(self.pkey ^ 0x7E ^ d.int(5)), self.pkey),
-            "template_id": None if d.int(3) else uuid_from(mix(self.pkey ^ 0x7F ^ d.int(7)), self.pkey),
+            "theme_id": None if d.int(2) else self.theme_ids[d.int(5)],
+            "template_id": None if d.int(3) else self.template_ids[d.int(7)],
             "images": images,
             "document_url": f"https://cdn.leadpanther.example/{self.short}/{rid[:8]}/doc.pdf" if has_doc else None,
             "document_type": "pdf" if has_doc else ("image" if images else None),
@@ -412,7 +428,7 @@ class ClientGen:
         m = self._magnet(d)
         magnet_id = post_id = None
         if m is not None:
-            magnet_id = self.layouts["lead_magnets"].record_id(m)
+            magnet_id = self.magnet_id(m)
             links = self.linked_posts(m)
             post_id = links[d.int(len(links))] if links else None
         email = None
@@ -438,7 +454,7 @@ class ClientGen:
         source = self.activity_source(i)
         first, last, platform, _url, _t, _c = self.person(d.int(self.people))
         m = self._magnet(d) if d.int(100) < 60 else None
-        magnet_id = self.layouts["lead_magnets"].record_id(m) if m is not None else None
+        magnet_id = self.magnet_id(m) if m is not None else None
         topic = d.pick(TOPICS)
         matched = m is not None and d.int(100) < 70
         if source == "comments":
