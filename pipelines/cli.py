@@ -136,9 +136,11 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from transforms import run_transforms
     from transforms.report import write_report
 
     pipeline = _pipeline(args)
+    run_transforms(pipeline)  # the report reads the models: build them from what is loaded now
     output = Path(args.output) if args.output else Path(pipeline.pipelines_dir).parent / "leadpanther_report.html"
     path = write_report(pipeline, output)
     _say(f"Report written to {path}")

@@ -228,7 +228,8 @@ class Scan:
             pagination = body.get("pagination")
             if isinstance(data, list) and isinstance(pagination, dict):
                 has_more = pagination.get("has_more")
-                if isinstance(has_more, bool):
+                # An empty page that claims more would end the scan early and lose rows: not accepted.
+                if isinstance(has_more, bool) and (data or not has_more):
                     return data, has_more
             if attempt == MAX_ENVELOPE_RETRIES:
                 raise BadResponseError(
