@@ -48,6 +48,7 @@ def measure(preset: str = "large", threads: int = 8, seconds: float = 8.0, limit
                             break
                         offset += len(body["data"])
 
+        cpu0 = emu.server_cpu_seconds()
         start = time.perf_counter()
         pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
         for t in pool:
@@ -55,8 +56,9 @@ def measure(preset: str = "large", threads: int = 8, seconds: float = 8.0, limit
         for t in pool:
             t.join()
         elapsed = time.perf_counter() - start
+        cpu = emu.server_cpu_seconds() - cpu0
         return {"requests_per_s": sum(requests) / elapsed, "records_per_s": sum(rows) / elapsed,
-                "requests": sum(requests), "seconds": elapsed}
+                "requests": sum(requests), "seconds": elapsed, "server_cpu_ms_per_request": cpu / sum(requests) * 1000}
 
 
 def main() -> None:
@@ -69,7 +71,9 @@ def main() -> None:
     r = measure(args.preset, args.threads, args.seconds, latency_ms=args.latency_ms)
     print(f"{r['requests_per_s']:.0f} requests/s, {r['records_per_s']:.0f} records/s with 100-row pages "
           f"({args.threads} client threads, preset {args.preset}, latency {args.latency_ms} ms, "
-          f"{r['requests']} requests in {r['seconds']:.1f} s)")
+          f"{r['requests']} requests in {r['seconds']:.1f} s); server CPU "
+          f"{r['server_cpu_ms_per_request']:.2f} ms/request = "
+          f"{1000 / r['server_cpu_ms_per_request']:.0f} requests/s per free core")
 
 
 if __name__ == "__main__":

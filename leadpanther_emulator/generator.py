@@ -179,13 +179,17 @@ class Layout:
         b, j = divmod(pos, 4)
         runs = self._runs(b)
         r = runs[j]
-        first, members = self._run_members(pos, runs)
-        if len(members) == 1:
-            i = members[0]
+        if (j == 0 or runs[j - 1] != r) and (j == 3 or runs[j + 1] != r):
+            i = pos  # not tied with a neighbour: position == index
             rid = self.record_id(i)
         else:
-            ids = sorted((self.record_id(m), m) for m in members)
-            rid, i = ids[pos - first]
+            first, members = self._run_members(pos, runs)
+            if len(members) == 1:
+                i = members[0]
+                rid = self.record_id(i)
+            else:
+                ids = sorted((self.record_id(m), m) for m in members)
+                rid, i = ids[pos - first]
         jitter = mix(self.tkey ^ ((b * 8 + r) * GOLD & MASK64)) % self.slot_ms
         return i, self.t0 + b * self.block_ms + r * self.slot_ms + jitter, rid
 

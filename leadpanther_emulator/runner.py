@@ -102,6 +102,10 @@ class RemoteEmulator:
     def request_counts(self) -> Counter[str]:
         return Counter(self._call("GET", "/requests")["counts"])
 
+    def server_cpu_seconds(self) -> float:
+        """CPU time used so far by the server process (for benchmarks)."""
+        return float(self._call("GET", "/stats")["cpu_s"])
+
     def reset_request_log(self) -> None:
         self._call("POST", "/reset-requests", {})
 

@@ -219,6 +219,8 @@ class Handler(BaseHTTPRequestHandler):
             elif self.command == "GET" and path.startswith("/truth/"):
                 self._stream_truth(path[len("/truth/"):], q.get("client_id") or None)
                 return
+            elif self.command == "GET" and path == "/stats":
+                out = {"cpu_s": time.process_time(), "requests": srv.request_counts()["total"]}
             elif self.command == "GET" and path == "/requests":
                 out = {"counts": dict(srv.request_counts())}
             elif self.command == "POST" and path == "/reset-requests":
