@@ -143,3 +143,9 @@ def sync(pipeline: Any, emu: Any, key: str = "full", **kwargs: Any) -> Any:
     kwargs.setdefault("transform", False)
     kwargs.setdefault("backoff_s", 0.01)
     return run_sync(pipeline, api_key=emu.keys.get(key, key), base_url=emu.base_url, **kwargs)
+
+
+def truth_snapshot(emu: Any, tables: Iterable[str] = LIST_TABLES) -> dict[str, dict[tuple[Any, ...], dict[str, Any]]]:
+    """Ground truth of the active clients now, per table and key (to compare runs while the data moves)."""
+    active = emu.client_ids("active")
+    return {table: truth_rows(emu, table, active) for table in tables}
