@@ -201,7 +201,7 @@ class Collection:
             a = (self.lay.ckey % total) | 1
             while gcd(a, total) != 1:
                 a += 1
-            c = (self.lay.ckey >> 20) % total
+            c = ((self.lay.ckey >> 20) + self.mutations * 7919 + len(self.ins)) % total  # reshuffles on change
         for q in range(offset, end):
             if order == "newest":
                 k = total - 1 - q
@@ -242,6 +242,7 @@ class Collection:
         return i, self.lay.record_id(i)
 
     def add(self, i: int, rec: dict[str, Any]) -> None:
+        self.mutations += 1
         self.extra[i] = rec
         insort(self.ins, (rec["created_at"], rec["id"], i))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -159,7 +160,10 @@ def run_emulator(config: EmulatorConfig | None = None, process: bool = False, ho
 def _run_process(config: EmulatorConfig, host: str, port: int) -> Iterator[RemoteEmulator]:
     cmd = [sys.executable, "-m", "leadpanther_emulator", "serve", "--host", host, "--port", str(port),
            "--config-json", json.dumps(config.to_dict()), "--machine-readable"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
+    env = dict(os.environ)
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True, env=env)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -112,3 +112,14 @@ def test_filters_follow_mutations(fresh):
     leads = fresh.truth("leads", cid)
     got, _ = scan(c, f"/clients/{cid}/leads", limit=6, has_email="true")
     assert got == [r for r in leads if r["email"] is not None]
+
+
+def test_unstable_order_reshuffles_when_rows_change():
+    with run_emulator(EmulatorConfig(seed=5, preset="tiny", clients=1, order="unstable")) as emu:
+        cid = emu.client_ids()[0]
+        c = api(emu)
+        before = [r["id"] for r in scan(c, f"/clients/{cid}/leads")[0]]
+        assert before == [r["id"] for r in scan(c, f"/clients/{cid}/leads")[0]]  # stable while nothing changes
+        emu.update("leads", cid, 1)
+        after = [r["id"] for r in scan(c, f"/clients/{cid}/leads")[0]]
+        assert sorted(after) == sorted(before) and after != before
