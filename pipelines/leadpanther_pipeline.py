@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sources.leadpanther import SyncLog, leadpanther_source
+from sources.leadpanther.helpers.config import SECRET_HINT
 from sources.leadpanther.helpers.errors import AuthenticationError, ConfigError, LeadPantherError
 from sources.leadpanther.settings import LIST_RESOURCES, QUARANTINE_TABLE, SYNC_RUNS_TABLE
 
@@ -196,8 +198,8 @@ def run_sync(
     except LeadPantherError as error:
         result.error = error
         return result
-    except Exception as exc:  # dlt wraps config errors raised inside the source function
-        inner = _unwrap(exc)
+    except Exception as exc:  # dlt's own config resolution errors, or ours wrapped by dlt
+        inner = _unwrap(exc) or _config_error(exc)
         if inner is None:
             raise
         result.error = inner
@@ -227,6 +229,20 @@ def _run_transforms(pipeline: dlt.Pipeline) -> Any:
     except ImportError:
         return None
     return run_transforms(pipeline)
+
+
+def _config_error(exc: BaseException) -> ConfigError | None:
+    """dlt's config exceptions, re-said in terms of this connector's settings (never with values of secrets)."""
+    if isinstance(exc, ConfigFieldMissingException):
+        if "api_key" in exc.fields:
+            return ConfigError(f"no LeadPanther API key configured: {SECRET_HINT}")
+        return ConfigError(f"missing configuration: {', '.join(exc.fields)} in [sources.leadpanther]")
+    if isinstance(exc, ConfigValueCannotBeCoercedException):
+        shown = "<secret>" if exc.field_name in ("api_key", "pii_salt") else repr(exc.field_value)[:60]
+        return ConfigError(
+            f"[sources.leadpanther] {exc.field_name} = {shown} is not a valid {getattr(exc.hint, '__name__', exc.hint)}"
+        )
+    return None
 
 
 def _unwrap(exc: BaseException) -> LeadPantherError | None:

@@ -1,0 +1,129 @@
+"""The `leadpanther-elt` console script, run as a user runs it: a subprocess, config from env vars."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from leadpanther_emulator import EmulatorConfig, run_emulator
+from tests.conftest import PG_URL
+
+BIN = Path(sys.executable).parent / "leadpanther-elt"
+
+
+def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [str(BIN), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=300, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def emu():
+    with run_emulator(EmulatorConfig(seed=31, preset="tiny")) as emulator:
+        yield emulator
+
+
+def api_env(emu, key: str = "full") -> dict[str, str]:
+    return {
+        "SOURCES__LEADPANTHER__API_KEY": emu.keys.get(key, key),
+        "SOURCES__LEADPANTHER__BASE_URL": emu.base_url,
+        "SOURCES__LEADPANTHER__BACKOFF_S": "0.01",
+    }
+
+
+def test_run_into_duckdb_then_quick_rerun(emu, tmp_path: Path) -> None:
+    db = tmp_path / "cli.duckdb"
+    env = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path)}
+    first = cli("run", "--duckdb-path", str(db), env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "posts" in first.stdout and "data tests:" in first.stdout
+    assert emu.keys["full"] not in first.stdout + first.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        posts = con.execute("select count(*) from leadpanther.posts").fetchall()[0][0]
+        models = con.execute("select count(*) from leadpanther_models.fct_post_engagement").fetchall()[0][0]
+    active = emu.client_ids("active")
+    assert posts == sum(len(emu.truth("posts", c)) for c in active) == models
+    second = cli("run", "--duckdb-path", str(db), "--resources", "posts,leads", "--no-transform", env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    query = cli("query", "--duckdb-path", str(db), "select count(*) as n from leadpanther.sync_runs", env=env)
+    assert query.returncode == 0 and "n" in query.stdout
+
+
+def test_full_refresh_drops_and_reloads(emu, tmp_path: Path) -> None:
+    db = tmp_path / "refresh.duckdb"
+    env = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path)}
+    assert cli("run", "--duckdb-path", str(db), "--no-transform", env=env).returncode == 0
+    again = cli("run", "--duckdb-path", str(db), "--no-transform", "--full-refresh", env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        modes = con.execute("select distinct run_mode from leadpanther.sync_runs where resource = 'posts'").fetchall()
+    assert ("initial",) in modes
+
+
+def test_exit_codes_for_bad_config_wrong_key_and_partial(emu, tmp_path: Path) -> None:
+    base = {"DLT_PROJECT_DIR": str(tmp_path)}
+    db = str(tmp_path / "codes.duckdb")
+    no_key = cli("run", "--duckdb-path", db, env={**base, "SOURCES__LEADPANTHER__BASE_URL": emu.base_url})
+    assert no_key.returncode == 2 and "no LeadPanther API key configured" in no_key.stdout
+    bad_size = cli("run", "--duckdb-path", db, env={**api_env(emu), **base, "SOURCES__LEADPANTHER__PAGE_SIZE": "500"})
+    assert bad_size.returncode == 2 and "page_size" in bad_size.stdout
+    not_int = cli(
+        "run", "--duckdb-path", db, env={**api_env(emu), **base, "SOURCES__LEADPANTHER__MAX_CONCURRENCY": "lots"}
+    )
+    assert not_int.returncode == 2 and "max_concurrency" in not_int.stdout, not_int.stdout
+    wrong = cli("run", "--duckdb-path", db, env={**api_env(emu, "lp_live_wrongwrongwrong00000000"), **base})
+    assert wrong.returncode == 1 and "rejected the API key" in wrong.stdout
+    assert "lp_live_wrongwrongwrong" not in wrong.stdout + wrong.stderr
+    partial = cli("run", "--duckdb-path", db, "--no-transform", env={**api_env(emu, "no_leads"), **base})
+    assert partial.returncode == 3 and "SKIPPED leads" in partial.stdout and "403" in partial.stdout
+    collide = cli("run", "--duckdb-path", str(tmp_path / "leadpanther.duckdb"), env={**api_env(emu), **base})
+    assert collide.returncode == 2 and "named like the dataset" in collide.stdout
+
+
+def test_check_prints_what_the_key_may_read(emu, tmp_path: Path) -> None:
+    out = cli("check", env={**api_env(emu, "no_leads"), "DLT_PROJECT_DIR": str(tmp_path)})
+    assert out.returncode == 3, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert "Key accepted" in lines[0]
+    for client_id in emu.client_ids("active"):
+        row = next(line for line in lines if line.startswith(client_id))
+        assert row.split()[1:] == ["active", "ok", "ok", "403", "ok"]
+    for client_id in emu.client_ids("revoked"):
+        row = next(line for line in lines if line.startswith(client_id))
+        assert "403" in row
+
+
+def test_demo_from_another_directory_uses_the_project_config(tmp_path: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    out = cli("demo", "--preset", "tiny", "--duckdb-path", str(db), cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Report:" in out.stdout and db.with_suffix(".html").exists()
+    assert out.stdout.count("query --duckdb-path") == 3
+
+
+@pytest.mark.postgres
+def test_run_into_postgres(emu, tmp_path: Path) -> None:
+    from tests.conftest import drop_pg_schemas
+
+    dataset = f"lp_cli_{os.getpid()}"
+    env = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path), "DESTINATION__POSTGRES__CREDENTIALS": PG_URL}
+    try:
+        out = cli("run", "--destination", "postgres", "--dataset", dataset, env=env)
+        assert out.returncode == 0, out.stdout + out.stderr
+        import psycopg2
+
+        with psycopg2.connect(PG_URL) as con, con.cursor() as cur:
+            cur.execute(f'select count(*) from "{dataset}".leads')
+            leads = cur.fetchone()[0]
+            cur.execute(f'select count(*) from "{dataset}_models".fct_lead_funnel')
+            assert cur.fetchone()[0] > 0
+        assert leads == sum(len(emu.truth("leads", c)) for c in emu.client_ids("active"))
+    finally:
+        drop_pg_schemas(dataset)
