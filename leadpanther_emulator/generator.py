@@ -135,7 +135,7 @@ class Layout:
     def record_id(self, i: int) -> str:
         a = ((i * SCR_MUL) & M32) ^ self.k32
         h1 = mix(self.ckey ^ (i * GOLD & MASK64))
-        h2 = mix(h1)
+        h2 = ((h1 ^ (h1 >> 29)) * 0xBF58476D1CE4E5B9) & MASK64
         x = f"{h1:016x}{h2:016x}"
         return f"{a:08x}-{x[0:4]}-4{x[4:7]}-{'89ab'[h2 & 3]}{x[7:10]}-{x[10:22]}"
 
@@ -231,6 +231,10 @@ MESSAGES = ("Hi! Saw your post about {t}, could you send the resource?", "Thanks
 
 
 TEMPLATE = "Here it is: {{resource_link}}"
+COMMENT_TEXTS = tuple(tuple(c.format(t=t) for c in COMMENTS) for t in TOPICS)
+MESSAGE_TEXTS = tuple(tuple(c.format(t=t) for c in MESSAGES) for t in TOPICS)
+POST_BODIES = 512
+LINKEDIN_URN = 7_000_000_000_000_000_000
 
 
 class ClientGen:
@@ -246,13 +250,14 @@ class ClientGen:
             name: Layout(key_of(seed, client_no, name), counts[name], t0)
             for name in ("posts", "lead_magnets", "leads", "activity")
         }
-        self.people = max(8, (counts["leads"] + counts["activity"]) // 3)
+        self.people = max(8, (counts["leads"] + counts["activity"]) // 6)
         self.pkey = key_of(seed, client_no, "people")
         self.short = client_id[:8]
         self._people: dict[int, tuple[str, str, str, str, str, str]] = {}
         self._links: dict[int, list[str]] = {}
         self._published: dict[int, str | None] = {}
         self._keywords: dict[int, str] = {}
+        self._bodies: dict[int, dict[str, Any]] = {}
         self._magnet_ids: dict[int, str] = {}
         self.theme_ids = [uuid_from(mix(self.pkey ^ 0x7E ^ k), self.pkey) for k in range(5)]
         self.template_ids = [uuid_from(mix(self.pkey ^ 0x7F ^ k), self.pkey) for k in range(7)]
@@ -324,7 +329,8 @@ class ClientGen:
                 out.append(pid)
         return out
 
-    def person(self, k: int) -> tuple[str, str, str, str, str, str]:
+    def person(self, k: int) -> tuple[str, str, str, str, str, str, str]:
+        """(full_name, email, platform_id, profile_url, headline, company, first) of person k of this client."""
         got = self._people.get(k)
         if got is None:
             if len(self._people) > 20_000:
@@ -332,13 +338,15 @@ class ClientGen:
             got = self._people[k] = self._person(k)
         return got
 
-    def _person(self, k: int) -> tuple[str, str, str, str, str, str]:
+    def _person(self, k: int) -> tuple[str, str, str, str, str, str, str]:
         d = Draw(self.pkey ^ (k * GOLD & MASK64))
         first, last = d.pick(FIRST), d.pick(LAST)
         tag = f"{d.next() & 0xFFFFFF:06x}"
         platform = f"ACoAA{d.next() & 0xFFFFFFFFFFFF:012X}"
         url = f"https://www.linkedin.com/in/{first.lower()}-{last.lower()}-{tag}"
-        return first, last, platform, url, d.pick(TITLES), d.pick(COMPANIES)
+        title, company = d.pick(TITLES), d.pick(COMPANIES)
+        email = f"{first.lower()}.{last.lower()}@{company.lower().replace(' ', '')}.example"
+        return f"{first} {last}", email, platform, url, f"{title} at {company}", company, first
 
     # --- full records ---------------------------------------------------------------------------------
     def _updated(self, d: Draw, created: int) -> int:
@@ -347,43 +355,69 @@ class ClientGen:
         room = min(20 * DAY_MS, self.ref_ms - 1 - created)
         return created + d.int(room) if room > 1 else created
 
+    def _updated_h(self, h: int, created: int) -> int:
+        if h % 3 == 0:
+            return created
+        room = min(20 * DAY_MS, self.ref_ms - 1 - created)
+        return created + (h >> 8) % room if room > 1 else created
+
+    def post_body(self, k: int) -> dict[str, Any]:
+        """One of a per-client pool of post bodies (copy, texts, media, follow-ups); timestamps are per post."""
+        body = self._bodies.get(k)
+        if body is None:
+            d = Draw(self.layouts["posts"].ckey ^ 0xB0D7 ^ (k * GOLD & MASK64))
+            topic = d.pick(TOPICS)
+            n_img = d.int(4) if d.int(3) else 0
+            media = f"https://cdn.leadpanther.example/{self.short}/m{k:03d}"
+            has_doc = n_img == 0 and d.int(4) == 0
+            n_follow = d.int(3)
+            hook = d.pick(("Three lessons on", "Why most teams get", "How we doubled results with",
+                           "Stop ignoring"))
+            body = self._bodies[k] = {
+                "text": f"{hook} {topic}. Comment {self.keyword(d.int(8))} for the resource.",
+                "theme_id": None if d.int(2) else self.theme_ids[d.int(5)],
+                "template_id": None if d.int(3) else self.template_ids[d.int(7)],
+                "images": [f"{media}/img{n}.png" for n in range(n_img)],
+                "document_url": f"{media}/doc.pdf" if has_doc else None,
+                "document_type": "pdf" if has_doc else ("image" if n_img else None),
+                "notes": None if d.int(2) else f"Prepared by the agency ({topic}).",
+                "followups": None if n_follow == 0 else [
+                    {"delay_hours": 24 * (n + 1), "text": f"Follow-up {n + 1} on {topic}."} for n in range(n_follow)],
+            }
+        return body
+
     def post(self, i: int, created: int, rid: str) -> dict[str, Any]:
-        d = Draw(self.layouts["posts"].ckey ^ 0x9057 ^ (i * GOLD & MASK64))
+        h = mix(self.layouts["posts"].ckey ^ 0x9057 ^ (i * GOLD & MASK64))
         status = self.post_status(i)
-        topic = d.pick(TOPICS)
-        n_img = d.int(4) if d.int(3) else 0
-        images = [f"https://cdn.leadpanther.example/{self.short}/{rid[:8]}/img{k}.png" for k in range(n_img)]
-        has_doc = n_img == 0 and d.int(4) == 0
-        updated = self._updated(d, created)
+        body = self.post_body(h % POST_BODIES)
+        updated = self._updated_h(h >> 10, created)
         scheduled_at = published_at = linkedin_url = None
+        h2 = mix(h)
         if status == "scheduled":
-            scheduled_at = fmt_ms(max(self.ref_ms, created) + DAY_MS * (30 + d.int(90)) + d.int(DAY_MS))
+            scheduled_at = fmt_ms(max(self.ref_ms, created) + DAY_MS * (30 + h2 % 90) + (h2 >> 8) % DAY_MS)
         elif status in ("published", "publishing"):
-            pub = created if created >= self.ref_ms else min(self.ref_ms - 1, created + d.int(3 * DAY_MS))
-            if d.int(2):
-                scheduled_at = fmt_ms(pub)
+            pub = created if created >= self.ref_ms else min(self.ref_ms - 1, created + (h2 >> 8) % (3 * DAY_MS))
+            pub_s = fmt_ms(pub)
+            if h2 & 1:
+                scheduled_at = pub_s
             if status == "published":
-                published_at = fmt_ms(pub)
-                urn = 7_000_000_000_000_000_000 + (d.next() % 10**18)
-                linkedin_url = f"https://www.linkedin.com/feed/update/urn:li:activity:{urn}/"
+                published_at = pub_s
+                linkedin_url = f"https://www.linkedin.com/feed/update/urn:li:activity:{LINKEDIN_URN + h2 % 10**18}/"
             updated = max(updated, pub)
-        n_follow = d.int(3)
-        followups = None if n_follow == 0 else [
-            {"delay_hours": 24 * (k + 1), "text": f"Follow-up {k + 1} on {topic}."} for k in range(n_follow)]
-        hook = d.pick(("Three lessons on", "Why most teams get", "How we doubled results with", "Stop ignoring"))
+        images, followups = body["images"], body["followups"]
         return {
             "id": rid,
-            "text": f"{hook} {topic}. Comment {self.keyword(d.int(8))} for the resource.",
+            "text": body["text"],
             "status": status,
             "scheduled_at": scheduled_at,
             "published_at": published_at,
-            "theme_id": None if d.int(2) else self.theme_ids[d.int(5)],
-            "template_id": None if d.int(3) else self.template_ids[d.int(7)],
-            "images": images,
-            "document_url": f"https://cdn.leadpanther.example/{self.short}/{rid[:8]}/doc.pdf" if has_doc else None,
-            "document_type": "pdf" if has_doc else ("image" if images else None),
-            "notes": None if d.int(2) else f"Prepared by the agency ({topic}).",
-            "followups": followups,
+            "theme_id": body["theme_id"],
+            "template_id": body["template_id"],
+            "images": list(images),
+            "document_url": body["document_url"],
+            "document_type": body["document_type"],
+            "notes": body["notes"],
+            "followups": None if followups is None else [dict(f) for f in followups],
             "linkedin_url": linkedin_url,
             "created_at": fmt_ms(created),
             "updated_at": fmt_ms(updated),
@@ -422,59 +456,55 @@ class ClientGen:
             "updated_at": fmt_ms(self._updated(d, created)),
         }
 
-    def _magnet(self, d: Draw) -> int | None:
-        n = self.layouts["lead_magnets"].n
-        return d.int(n) if n else None
-
     def lead(self, i: int, created: int, rid: str) -> dict[str, Any]:
-        d = Draw(self.layouts["leads"].ckey ^ 0x1EAD5 ^ (i * GOLD & MASK64))
-        first, last, _platform, url, title, company = self.person(d.int(self.people))
-        m = self._magnet(d)
+        h = mix(self.layouts["leads"].ckey ^ 0x1EAD5 ^ (i * GOLD & MASK64))
+        name, email, _platform, url, headline, company, _first = self.person(h % self.people)
+        n_magnets = self.layouts["lead_magnets"].n
         magnet_id = post_id = None
-        if m is not None:
+        if n_magnets:
+            m = (h >> 24) % n_magnets
             magnet_id = self.magnet_id(m)
-            links = self.linked_posts(m)
-            post_id = links[d.int(len(links))] if links else None
-        email = None
-        if self.lead_has_email(i):
-            domain = company.lower().replace(" ", "") + ".example"
-            email = f"{first.lower()}.{last.lower()}@{domain}"
+            links = self._links.get(m)
+            if links is None:
+                links = self._links[m] = self._linked_posts(m)
+            post_id = links[(h >> 40) % len(links)] if links else None
+        h2 = mix(h)
         return {
             "id": rid,
             "lead_magnet_id": magnet_id,
             "post_id": post_id,
-            "full_name": f"{first} {last}",
-            "email": email,
+            "full_name": name,
+            "email": email if self.lead_has_email(i) else None,
             "linkedin_profile_url": url,
-            "headline": f"{title} at {company}",
+            "headline": headline,
             "company": company,
-            "source": "comments" if d.int(100) < 65 else "messages",
+            "source": "comments" if (h2 & 0xFF) < 166 else "messages",
             "created_at": fmt_ms(created),
-            "updated_at": fmt_ms(self._updated(d, created)),
+            "updated_at": fmt_ms(self._updated_h(h2 >> 8, created)),
         }
 
     def activity(self, i: int, created: int, rid: str) -> dict[str, Any]:
-        d = Draw(self.layouts["activity"].ckey ^ 0xAC7 ^ (i * GOLD & MASK64))
+        h = mix(self.layouts["activity"].ckey ^ 0xAC7 ^ (i * GOLD & MASK64))
         source = self.activity_source(i)
-        first, last, platform, _url, _t, _c = self.person(d.int(self.people))
-        m = self._magnet(d) if d.int(100) < 60 else None
-        magnet_id = self.magnet_id(m) if m is not None else None
-        topic = d.pick(TOPICS)
-        matched = m is not None and d.int(100) < 70
+        name, _email, platform, _url, _headline, _company, _first = self.person(h % self.people)
+        n_magnets = self.layouts["lead_magnets"].n
+        m = (h >> 24) % n_magnets if n_magnets and ((h >> 16) & 0xFF) < 153 else None
+        matched = m is not None and ((h >> 44) & 0xFF) < 179
+        topic = (h >> 52) % len(TOPICS)
         if source == "comments":
-            post_id = self.published_post(d.next())
-            content = d.pick(COMMENTS).format(t=topic)
+            post_id = self.published_post(mix(h))
+            content = COMMENT_TEXTS[topic][(h >> 56) % len(COMMENTS)]
         else:
             post_id = None
-            content = d.pick(MESSAGES).format(t=topic)
+            content = MESSAGE_TEXTS[topic][(h >> 56) % len(MESSAGES)]
         if matched:
-            content = f"{self.keyword(m)} {content}" if d.int(2) else f"{content} {self.keyword(m)}"
+            content = f"{self.keyword(m)} {content}" if (h >> 63) else f"{content} {self.keyword(m)}"
         return {
             "id": rid,
             "source": source,
             "post_id": post_id,
-            "lead_magnet_id": magnet_id,
-            "author_name": f"{first} {last}",
+            "lead_magnet_id": self.magnet_id(m) if m is not None else None,
+            "author_name": name,
             "author_platform_id": platform,
             "content": content,
             "keyword_matched": matched,
