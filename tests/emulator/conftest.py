@@ -13,8 +13,12 @@ REQUEST_ID = re.compile(r"^req_[0-9a-zA-Z]{24}$")
 
 
 def api(emu: Any, key: str | None = "full") -> httpx.Client:
-    headers = {} if key is None else {"Authorization": f"Bearer {emu.keys.get(key, key)}"}
-    return httpx.Client(base_url=emu.base_url, headers=headers, timeout=30)
+    """An httpx client for this emulator and key, reused (creating one builds an SSL context: slow)."""
+    cache = emu.__dict__.setdefault("_test_clients", {})
+    if key not in cache:
+        headers = {} if key is None else {"Authorization": f"Bearer {emu.keys.get(key, key)}"}
+        cache[key] = httpx.Client(base_url=emu.base_url, headers=headers, timeout=30)
+    return cache[key]
 
 
 def scan(client: httpx.Client, path: str, limit: int = 100, **params: Any) -> tuple[list[dict], int]:
