@@ -87,8 +87,15 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_GET
 
     # --- plumbing ---------------------------------------------------------------------------------------
+    _due = 0.0
+    _started = 0.0
+
     def _send(self, status: int, body: bytes, request_id: str = "", content_type: str = "application/json",
               headers: dict[str, str] | None = None, cut: int | None = None) -> None:
+        wait = self._due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        self._due = 0.0
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"Content-Type: {content_type}",
                  f"Content-Length: {len(body)}"]
         if request_id:
@@ -126,6 +133,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- /api/v1 ----------------------------------------------------------------------------------------
     def _api(self, path: str, query: str) -> None:
+        self._started = time.perf_counter()
+        self._due = 0.0
         srv = self.server
         raw_body = self._read_body()
         method = self.command
@@ -143,8 +152,9 @@ class Handler(BaseHTTPRequestHandler):
                 srv.backend.set_grant(client_id, "revoked")
         decision = srv.faults.decide(method, path, query, bool(route and route.list_resource))
         rid = new_request_id()
-        if decision.delay_s:
-            time.sleep(decision.delay_s)
+        # Latency is the response time floor: the page is built while the "network" delay runs, and the
+        # answer leaves at start + delay (or later when building took longer).
+        self._due = self._started + decision.delay_s
         if decision.rate_limited:
             error = exc.RateLimited("too many requests")
             retry = str(int(srv.backend.faults.retry_after_s))
