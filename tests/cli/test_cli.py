@@ -94,10 +94,13 @@ def test_check_prints_what_the_key_may_read(emu, tmp_path: Path) -> None:
     assert "Key accepted" in lines[0]
     for client_id in emu.client_ids("active"):
         row = next(line for line in lines if line.startswith(client_id))
-        assert row.split()[1:] == ["active", "ok", "ok", "403", "ok"]
+        assert row.split()[1:] == ["active", "ok", "ok", "403", "ok", "ok"]
     for client_id in emu.client_ids("revoked"):
         row = next(line for line in lines if line.startswith(client_id))
         assert "403" in row
+    no_analytics = cli("check", env={**api_env(emu, "no_analytics"), "DLT_PROJECT_DIR": str(tmp_path)})
+    row = next(line for line in no_analytics.stdout.splitlines() if line.startswith(emu.client_ids("active")[0]))
+    assert row.split()[-1] == "403"
 
 
 def test_demo_from_another_directory_uses_the_project_config(tmp_path: Path) -> None:
