@@ -16,10 +16,10 @@ from .runner import run_emulator
 
 
 def measure(preset: str = "large", threads: int = 8, seconds: float = 8.0, limit: int = 100,
-            latency_ms: float = 0.0, seed: int = 7) -> dict[str, float]:
+            latency_ms: float = 0.0, seed: int = 7, warm: bool = False) -> dict[str, float]:
     import httpx
 
-    cfg = EmulatorConfig(seed=seed, preset=preset, faults=Faults(latency_ms=latency_ms))
+    cfg = EmulatorConfig(seed=seed, preset=preset, faults=Faults(latency_ms=latency_ms), warm=warm)
     with run_emulator(cfg, process=True) as emu:
         tasks: queue.Queue[tuple[str, str]] = queue.Queue()
         for cid in emu.client_ids("active"):
@@ -67,10 +67,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--warm", action="store_true", help="pre-generate every record before measuring")
     args = parser.parse_args()
-    r = measure(args.preset, args.threads, args.seconds, latency_ms=args.latency_ms)
+    r = measure(args.preset, args.threads, args.seconds, latency_ms=args.latency_ms, warm=args.warm)
     print(f"{r['requests_per_s']:.0f} requests/s, {r['records_per_s']:.0f} records/s with 100-row pages "
-          f"({args.threads} client threads, preset {args.preset}, latency {args.latency_ms} ms, "
+          f"({args.threads} client threads, preset {args.preset}{', warm' if args.warm else ''}, "
+          f"latency {args.latency_ms} ms, "
           f"{r['requests']} requests in {r['seconds']:.1f} s); server CPU "
           f"{r['server_cpu_ms_per_request']:.2f} ms/request = "
           f"{1000 / r['server_cpu_ms_per_request']:.0f} requests/s per free core")

@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="revoke this client's grant after N API requests for it (repeatable)")
     s.add_argument("--churn-rate", type=float, default=0.0)
     s.add_argument("--churn-rows", type=int, default=1)
+    s.add_argument("--warm", action="store_true", help="pre-generate every record at start-up (benchmarks)")
     s.add_argument("--config-json", default=None, help="a full EmulatorConfig as JSON (overrides the flags)")
     s.add_argument("--machine-readable", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -63,7 +64,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(seed=args.seed, preset=args.preset, order=args.order, faults=faults,
                           clients=args.clients, posts_per_client=args.posts_per_client,
                           lead_magnets_per_client=args.lead_magnets_per_client,
-                          leads_per_client=args.leads_per_client, activity_per_client=args.activity_per_client)
+                          leads_per_client=args.leads_per_client, activity_per_client=args.activity_per_client,
+                          warm=args.warm)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,6 +68,8 @@ class EmulatorConfig:
     activity_per_client: int | None = None
     order: str = "newest"  # newest | oldest | unstable
     faults: Faults = field(default_factory=Faults)
+    # Pre-generate every record at start-up (benchmarks: serving then costs no generation; ~2 KB a record).
+    warm: bool = False
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:

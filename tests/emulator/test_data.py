@@ -199,3 +199,25 @@ def test_large_preset_is_lazy_and_pages_are_cheap():
     rows, more = b.list_records(cid, "leads", 8850, 100)
     assert len(rows) == 100 and not more
     assert time.perf_counter() - start < 1.5
+
+
+def test_warm_cache_serves_exactly_the_same_pages() -> None:
+    """Benchmarks pre-generate every record (warm=True); what is served must not change, mutations included."""
+    from leadpanther_emulator import EmulatorConfig
+    from leadpanther_emulator.models import Backend
+
+    cold = Backend(EmulatorConfig(seed=13, preset="tiny"))
+    warm = Backend(EmulatorConfig(seed=13, preset="tiny", warm=True))
+    for backend in (cold, warm):
+        client = backend.clients[0].user_id
+        backend.update("leads", client, 3)
+        backend.delete("leads", client, 2)
+        backend.insert("leads", client, 2)
+    for resource in ("posts", "lead_magnets", "leads", "activity"):
+        assert list(cold.iter_truth(resource, None)) == list(warm.iter_truth(resource, None)), resource
+        for state_cold, state_warm in zip(cold.clients, warm.clients, strict=True):
+            for order in ("newest", "oldest"):
+                for offset in (0, 7, 35):
+                    a = state_cold.colls[resource].page(order, offset, 10, None, 0.0)
+                    b = state_warm.colls[resource].page(order, offset, 10, None, 0.0)
+                    assert a == b, (resource, order, offset)
