@@ -529,8 +529,11 @@ class ClientGen:
             return {"lead_magnet_id": magnet.get("id"), "views": 0, "requests": 0, "deliveries": 0,
                     "captured_at": captured}
         d = Draw(self.layouts["lead_magnets"].ckey ^ 0xA7A ^ (i * GOLD & MASK64))
-        views = 40 + d.int(4000)
-        requests = views * (5 + d.int(30)) // 100
-        deliveries = requests * (70 + d.int(31)) // 100
+        # Sized on this client's leads per lead magnet, so the funnel reads plausibly: views > requests
+        # (people who asked) >= leads, and deliveries close to the leads that left an email.
+        leads_per_magnet = max(1, self.layouts["leads"].n // max(1, self.layouts["lead_magnets"].n))
+        requests = leads_per_magnet * (100 + d.int(40)) // 100
+        views = requests * (3 + d.int(10))
+        deliveries = leads_per_magnet * (55 + d.int(25)) // 100
         return {"lead_magnet_id": magnet.get("id"), "views": views, "requests": requests,
                 "deliveries": deliveries, "captured_at": captured}
