@@ -7,6 +7,7 @@ idempotent and re-derived from what was loaded, so a run killed between the step
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sources.leadpanther import SyncLog, leadpanther_source
 from sources.leadpanther.helpers.config import SECRET_HINT
-from sources.leadpanther.helpers.errors import AuthenticationError, ConfigError, LeadPantherError
+from sources.leadpanther.helpers.errors import ConfigError, LeadPantherError, StepFailedError
 from sources.leadpanther.settings import LIST_RESOURCES, QUARANTINE_TABLE, SYNC_RUNS_TABLE
 
 from .deletions import mark_deleted
@@ -208,15 +209,16 @@ def run_sync(
     try:
         result.load_info = pipeline.run([source, _runs_source(log)], refresh=refresh)
     except PipelineStepFailed as exc:
-        inner = _unwrap(exc)
-        if inner is None:
-            raise
-        result.error = inner
-        # Record the failure itself (the data extract was discarded; cursors did not move).
+        result.error = _unwrap(exc) or StepFailedError(
+            f"dlt's {exc.step} step failed: {type(exc.exception).__name__}: {str(exc.exception)[:300]}",
+        )
+        # Record the failure itself (the data extract was discarded; cursors did not move). If the
+        # destination is what failed, this fails too; the summary still reports the error.
         log.close_open()
-        pipeline.run(_runs_source(log))
+        with contextlib.suppress(PipelineStepFailed):
+            pipeline.run(_runs_source(log))
     log.close_open()
-    if result.error is None or not isinstance(result.error, AuthenticationError | ConfigError):
+    if result.error is None:
         result.deleted_marked = mark_deleted(pipeline, LIST_RESOURCES)
     if transform and result.load_info is not None:
         result.transform = _run_transforms(pipeline)

@@ -120,7 +120,7 @@ class LeadPantherClient:
     ) -> ApiResponse:
         """GET a JSON object, retrying what a retry can fix and raising a typed error for the rest."""
         stats = stats if stats is not None else CallStats()
-        attempt = 0
+        attempts = {"rate_limited": 0, "other": 0}  # 429s have their own (doubled) budget
         while True:
             self._pause.wait()
             stats.requests += 1
@@ -133,12 +133,14 @@ class LeadPantherClient:
             except _Retryable as retryable:
                 stats.last_request_id = retryable.error.request_id
                 stats.last_status = retryable.error.status
-                attempt += 1
-                budget = self.retry.max_retries * (2 if isinstance(retryable.error, RateLimitedError) else 1)
-                if attempt > budget:
+                limited = isinstance(retryable.error, RateLimitedError)
+                kind = "rate_limited" if limited else "other"
+                attempts[kind] += 1
+                budget = self.retry.max_retries * (2 if limited else 1)
+                if attempts[kind] > budget:
                     raise retryable.error from None
                 stats.retries += 1
-                self._back_off(attempt, retryable.wait_s)
+                self._back_off(attempts[kind], retryable.wait_s)
             except LeadPantherError as error:
                 stats.last_request_id, stats.last_status = error.request_id, error.status
                 raise

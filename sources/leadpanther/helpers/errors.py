@@ -92,3 +92,12 @@ class OffsetDriftError(LeadPantherError):
     """Rows kept moving between offset pages faster than the scan could re-synchronise."""
 
     hint = "the client's data changed too fast while paging; the next run retries it"
+
+
+class StepFailedError(LeadPantherError):
+    """dlt's extract, normalize or load step failed for a reason this connector did not anticipate."""
+
+    hint = (
+        "nothing of this run was committed and cursors did not move; re-run, and if it persists report the "
+        "message with the run's sync_runs rows"
+    )

@@ -14,6 +14,7 @@ So a scan (one client, one route):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -93,7 +94,9 @@ class OrderTracker:
 def identity(record: Any) -> str:
     if isinstance(record, dict) and isinstance(record.get("id"), str):
         return record["id"]
-    return "raw:" + orjson.dumps(record, default=str, option=orjson.OPT_SORT_KEYS).hex()[:64]
+    # No usable id: the whole record is its identity (two different id-less records must never collapse).
+    serialized = orjson.dumps(record, default=str, option=orjson.OPT_SORT_KEYS)
+    return "raw:" + hashlib.blake2b(serialized, digest_size=16).hexdigest()
 
 
 class Scan:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCaseNaming
 
 from ..settings import (
     CLIENT_ID,
@@ -40,6 +41,9 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "double": pa.float64(),
 }
 META_COLUMNS = (SYNCED_AT, DELETED_AT)
+# Unknown fields whose names collide once dlt normalizes them (e.g. "Text" vs text) land here, as JSON.
+UNMAPPED = "_lp_unmapped_fields"
+NAMING = SnakeCaseNaming()
 
 
 @dataclass
@@ -194,9 +198,15 @@ class TableBuilder:
     def _add_unknown(self, records: list[dict[str, Any]], arrays: dict[str, pa.Array], page: BuiltPage) -> None:
         """Fields the contract does not list: kept as new columns (dlt schema evolution), never dropped."""
         unknown = set().union(*records) - self.known_keys
-        for key in sorted(unknown):
-            if not isinstance(key, str) or key.startswith(("_lp_", "_dlt")):
+        taken = set(arrays) | set(META_COLUMNS) | {UNMAPPED}
+        unmapped: list[str] = []
+        for key in sorted(unknown, key=str):
+            column = NAMING.normalize_identifier(key) if isinstance(key, str) else None
+            # dlt renames columns to snake_case: a name that would collide is kept as JSON instead.
+            if not column or column in taken or column.startswith(("_lp_", "_dlt")):
+                unmapped.append(key)
                 continue
+            taken.add(column)
             values = [r.get(key) for r in records]
             data_type = _infer(values)
             if data_type == "json":
@@ -206,8 +216,15 @@ class TableBuilder:
                 if category:
                     page.suspected[key] = category
                     values = self.policy.apply(category, values)
-            arrays[key] = _array(values, data_type)
-            page.extra_columns[key] = data_type
+            arrays[column] = _array(values, data_type)
+            page.extra_columns[column] = data_type
+        if unmapped:
+            packed = [{k: r[k] for k in unmapped if k in r} for r in records]
+            packed = [self.policy.scrub_record(self.table, p) if p else None for p in packed]
+            arrays[UNMAPPED] = pa.array(
+                [orjson.dumps(p, default=str).decode() if p else None for p in packed], pa.string()
+            )
+            page.extra_columns[UNMAPPED] = "json"
 
 
 def _array(values: list[Any], data_type: str) -> pa.Array:
