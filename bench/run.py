@@ -143,7 +143,7 @@ def _live_counts(workdir: Path) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     n_clients = args.clients or DEFAULT_CLIENTS.get(args.preset)
     config = EmulatorConfig(
-        seed=args.seed, preset=args.preset, clients=n_clients, faults=Faults(latency_ms=args.latency_ms)
+        seed=args.seed, preset=args.preset, clients=n_clients, faults=Faults(latency_ms=args.latency_ms), warm=True
     )
     knobs = config.knobs()
     workdir = Path(tempfile.mkdtemp(prefix="lp_bench_"))

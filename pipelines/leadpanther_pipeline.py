@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sources.leadpanther import SyncLog, leadpanther_source
@@ -31,6 +33,21 @@ DEFAULT_DATASET = "leadpanther"
 DEFAULT_DUCKDB_FILE = "leadpanther_elt.duckdb"
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_PARTIAL = 0, 1, 2, 3
+DEFAULT_DUCKDB_MEMORY = "512MB"
+
+
+def _config_value(key: str) -> Any:
+    try:
+        return dlt.config.get(key)
+    except Exception:
+        return None
+
+
+def use_releasing_arrow_pool() -> None:
+    """Arrow's default mimalloc pool keeps freed pages, so a long extract's RSS grows with the data it has
+    seen (measured: 415 MB vs 255 MB peak for 250k records). The system allocator hands them back."""
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def project_dir() -> Path:
@@ -50,6 +67,7 @@ def make_pipeline(
     credentials: Any = None,
     pipelines_dir: str | os.PathLike[str] | None = None,
     pipeline_name: str = PIPELINE_NAME,
+    duckdb_memory_limit: str | None = None,
 ) -> dlt.Pipeline:
     """A dlt pipeline for this project. DuckDB gets a file under data/ whose name cannot collide with the
     dataset (a DuckDB file named like its dataset makes every query ambiguous)."""
@@ -62,7 +80,9 @@ def make_pipeline(
                 "two catalogs/schemas with one name. Rename the file or pick another --dataset."
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        destination = dlt.destinations.duckdb(str(path))
+        # A memory cap makes DuckDB spill large merges to disk instead of growing with the dataset.
+        limit = duckdb_memory_limit or _config_value("destination.duckdb.memory_limit") or DEFAULT_DUCKDB_MEMORY
+        destination = dlt.destinations.duckdb(DuckDbCredentials(str(path), global_config={"memory_limit": limit}))
     elif destination == "postgres" and credentials is not None:
         destination = dlt.destinations.postgres(credentials)
     pipelines_dir = pipelines_dir or (project_dir() / "data" / "pipelines")
@@ -185,6 +205,7 @@ def run_sync(
     **source_options: Any,
 ) -> SyncResult:
     """Extract, load and post-process one run. Options left None come from .dlt/*.toml or env vars."""
+    use_releasing_arrow_pool()
     log = SyncLog(progress=progress)
     options = {k: v for k, v in source_options.items() if v is not None}
     if mode is not None:

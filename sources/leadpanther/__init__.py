@@ -79,7 +79,8 @@ class _ExpectedArrowHintNotice(logging.Filter):
 
 logging.getLogger("dlt").addFilter(_ExpectedArrowHintNotice())
 
-BATCH_ROWS = 5_000  # rows per Arrow table handed to dlt: large enough to amortise, small enough for memory
+BATCH_ROWS = 5_000  # rows per Arrow table a client-route scan builds: bounds memory per scan
+DLT_ITEM_ROWS = 20_000  # rows per item handed to dlt (batches of several client-routes joined)
 
 
 class SyncContext:
@@ -344,6 +345,24 @@ class SyncContext:
         return self._analytics_status[key]
 
 
+def coalesce(items: Iterator[Any], min_rows: int) -> Iterator[Any]:
+    """Join small Arrow batches (one per client-route) into larger ones before dlt sees them: dlt computes
+    and validates the table schema once per item, which cost ~5 ms an item (13% of extract CPU, measured)."""
+    pending: list[pa.Table] = []
+    rows = 0
+    for item in items:
+        if not isinstance(item, pa.Table):  # hinted items (suspected PII) pass through as they are
+            yield item
+            continue
+        pending.append(item)
+        rows += item.num_rows
+        if rows >= min_rows:
+            yield pa.concat_tables(pending, promote_options="default")
+            pending, rows = [], 0
+    if pending:
+        yield pa.concat_tables(pending, promote_options="default")
+
+
 def _add_stats(status: RouteStatus, stats: CallStats) -> None:
     status.requests += stats.requests
     status.retries += stats.retries
@@ -467,7 +486,8 @@ def _resources(ctx: SyncContext, selected: tuple[str, ...]) -> list[DltResource]
         def read() -> Iterator[Any]:
             state = dlt.current.resource_state()
             targets = ctx.targets(resource)
-            yield from fan_out(targets, lambda cid: ctx.scan_client(resource, cid, state), workers=ctx.max_concurrency)
+            batches = fan_out(targets, lambda cid: ctx.scan_client(resource, cid, state), workers=ctx.max_concurrency)
+            yield from coalesce(batches, DLT_ITEM_ROWS)
 
         read.__name__ = resource
         return merge_resource(resource, read)
