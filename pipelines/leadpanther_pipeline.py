@@ -230,6 +230,7 @@ def run_sync(
     try:
         result.load_info = pipeline.run([source, _runs_source(log)], refresh=refresh)
     except PipelineStepFailed as exc:
+        log.shutdown()
         result.error = _unwrap(exc) or StepFailedError(
             f"dlt's {exc.step} step failed: {type(exc.exception).__name__}: {str(exc.exception)[:300]}",
         )
@@ -238,6 +239,8 @@ def run_sync(
         log.close_open()
         with contextlib.suppress(PipelineStepFailed):
             pipeline.run(_runs_source(log))
+    finally:
+        log.shutdown()
     log.close_open()
     if result.error is None:
         result.deleted_marked = mark_deleted(pipeline, LIST_RESOURCES)

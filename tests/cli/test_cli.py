@@ -54,6 +54,10 @@ def test_run_into_duckdb_then_quick_rerun(emu, tmp_path: Path) -> None:
     assert second.returncode == 0, second.stdout + second.stderr
     query = cli("query", "--duckdb-path", str(db), "select count(*) as n from leadpanther.sync_runs", env=env)
     assert query.returncode == 0 and "n" in query.stdout
+    transform = cli("transform", "--duckdb-path", str(db), env=env)
+    assert transform.returncode == 0 and "data tests:" in transform.stdout, transform.stdout + transform.stderr
+    report = cli("report", "--duckdb-path", str(db), "--output", str(tmp_path / "r.html"), env=env)
+    assert report.returncode == 0 and (tmp_path / "r.html").stat().st_size > 1000, report.stdout + report.stderr
 
 
 def test_full_refresh_drops_and_reloads(emu, tmp_path: Path) -> None:

@@ -56,6 +56,8 @@ class SyncLog:
     quarantine: list[QuarantinedRecord] = field(default_factory=list)
     suspected_pii: dict[tuple[str, str], str] = field(default_factory=dict)
     fatal: LeadPantherError | None = None
+    # background work to stop when the run ends, whatever happened (started scans dlt never consumed)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_progress: float = 0.0
 
@@ -152,3 +154,7 @@ class SyncLog:
                     status.status = "ok"
                     status.finished_at = now
                     status.duration_s = round((now - status.started_at).total_seconds(), 3)
+
+    def shutdown(self) -> None:
+        while self.cleanups:
+            self.cleanups.pop()()
