@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import dlt
-
+from pipelines.leadpanther_pipeline import config_value
 from sources.leadpanther.helpers.client import LeadPantherClient, RetryPolicy
 from sources.leadpanther.helpers.config import check_api_key, check_base_url
 from sources.leadpanther.helpers.errors import AuthenticationError, LeadPantherError
@@ -48,8 +47,8 @@ def probe(client: LeadPantherClient, client_id: str) -> dict[str, str]:
 def run_check(
     print_line: Callable[[str], None] = print, api_key: str | None = None, base_url: str | None = None
 ) -> int:
-    key = check_api_key(api_key or _config("sources.leadpanther.api_key", secret=True))
-    url = check_base_url(base_url or _config("sources.leadpanther.base_url") or DEFAULT_BASE_URL)
+    key = check_api_key(api_key or config_value("sources.leadpanther.api_key", secret=True))
+    url = check_base_url(base_url or config_value("sources.leadpanther.base_url") or DEFAULT_BASE_URL)
     with LeadPantherClient(url, key, max_concurrency=2, retry=RetryPolicy(max_retries=2)) as client:
         try:
             response = client.get(CLIENTS_PATH, {"limit": 100}, route="clients")
@@ -75,10 +74,3 @@ def run_check(
             "analytics = analytics:read through one post's engagement route (- = no post to ask about)"
         )
     return 3 if partial else 0
-
-
-def _config(key: str, secret: bool = False) -> Any:
-    try:
-        return dlt.secrets.get(key) if secret else dlt.config.get(key)
-    except Exception:
-        return None

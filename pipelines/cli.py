@@ -161,13 +161,9 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     """The quick start's main job: the real sync when a key is configured, the demo otherwise."""
-    import dlt
+    from pipelines.leadpanther_pipeline import config_value
 
-    try:
-        key = dlt.secrets.get("sources.leadpanther.api_key")
-    except Exception:
-        key = None
-    if key:
+    if config_value("sources.leadpanther.api_key", secret=True):
         _say("An API key is configured: running the real sync (leadpanther-elt run).")
         return cmd_run(args)
     _say("No API key configured ([sources.leadpanther] api_key): running the demo against the emulator.")

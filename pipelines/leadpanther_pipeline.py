@@ -36,9 +36,10 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_PARTIAL = 0, 1, 2, 3
 DEFAULT_DUCKDB_MEMORY = "512MB"
 
 
-def _config_value(key: str) -> Any:
+def config_value(key: str, secret: bool = False) -> Any:
+    """A value from .dlt/*.toml or env vars, or None when it is absent or unreadable."""
     try:
-        return dlt.config.get(key)
+        return dlt.secrets.get(key) if secret else dlt.config.get(key)
     except Exception:
         return None
 
@@ -81,7 +82,7 @@ def make_pipeline(
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         # A memory cap makes DuckDB spill large merges to disk instead of growing with the dataset.
-        limit = duckdb_memory_limit or _config_value("destination.duckdb.memory_limit") or DEFAULT_DUCKDB_MEMORY
+        limit = duckdb_memory_limit or config_value("destination.duckdb.memory_limit") or DEFAULT_DUCKDB_MEMORY
         destination = dlt.destinations.duckdb(DuckDbCredentials(str(path), global_config={"memory_limit": limit}))
     elif destination == "postgres" and credentials is not None:
         destination = dlt.destinations.postgres(credentials)
