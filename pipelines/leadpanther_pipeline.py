@@ -33,7 +33,7 @@ DEFAULT_DATASET = "leadpanther"
 DEFAULT_DUCKDB_FILE = "leadpanther_elt.duckdb"
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_PARTIAL = 0, 1, 2, 3
-DEFAULT_DUCKDB_MEMORY = "512MB"
+DEFAULT_DUCKDB_MEMORY = "256MB"
 
 
 def config_value(key: str, secret: bool = False) -> Any:
