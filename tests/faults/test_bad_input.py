@@ -38,9 +38,18 @@ PHASES = list(Phase) if os.environ.get("LP_FAULT_SHRINK") else [Phase.explicit, 
 def _client() -> dict[str, Any]:
     ts = "2025-01-01T00:00:00.000Z"
     return {
-        "user_id": CLIENT_ID, "full_name": "Client One", "business_name": "Biz", "account_status": "active",
-        "grant": {"id": "g1", "label": "l", "status": "active", "permissions": ["posts:read"],
-                  "created_at": ts, "updated_at": ts},
+        "user_id": CLIENT_ID,
+        "full_name": "Client One",
+        "business_name": "Biz",
+        "account_status": "active",
+        "grant": {
+            "id": "g1",
+            "label": "l",
+            "status": "active",
+            "permissions": ["posts:read"],
+            "created_at": ts,
+            "updated_at": ts,
+        },
     }
 
 
@@ -48,21 +57,48 @@ def _base(table: str, i: int) -> dict[str, Any]:
     ts = f"2025-03-{1 + i % 28:02d}T10:00:{i % 60:02d}.{i % 1000:03d}Z"
     rec: dict[str, Any] = {"id": f"00000000-0000-4000-8000-{i:012d}", "created_at": ts, "updated_at": ts}
     if table == "posts":
-        rec |= {"text": f"post {i}", "status": "draft", "scheduled_at": None, "published_at": None,
-                "theme_id": None, "template_id": None, "images": [], "document_url": None, "document_type": None,
-                "notes": None, "followups": [], "linkedin_url": None}
+        rec |= {
+            "text": f"post {i}",
+            "status": "draft",
+            "scheduled_at": None,
+            "published_at": None,
+            "theme_id": None,
+            "template_id": None,
+            "images": [],
+            "document_url": None,
+            "document_type": None,
+            "notes": None,
+            "followups": [],
+            "linkedin_url": None,
+        }
     elif table == "leads":
-        rec |= {"lead_magnet_id": None, "post_id": None, "full_name": f"Lead {i}", "email": f"l{i}@x.io",
-                "linkedin_profile_url": None, "headline": "h", "company": "c", "source": "comments"}
+        rec |= {
+            "lead_magnet_id": None,
+            "post_id": None,
+            "full_name": f"Lead {i}",
+            "email": f"l{i}@x.io",
+            "linkedin_profile_url": None,
+            "headline": "h",
+            "company": "c",
+            "source": "comments",
+        }
     else:
         rec.pop("updated_at")
-        rec |= {"source": "comments", "post_id": None, "lead_magnet_id": None, "author_name": f"A {i}",
-                "author_platform_id": f"p{i}", "content": "hi", "keyword_matched": False}
+        rec |= {
+            "source": "comments",
+            "post_id": None,
+            "lead_magnet_id": None,
+            "author_name": f"A {i}",
+            "author_platform_id": f"p{i}",
+            "content": "hi",
+            "keyword_matched": False,
+        }
     return rec
 
 
-json_scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                        st.text(max_size=30))
+json_scalar = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30)
+)
 json_value = st.recursive(
     json_scalar,
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
@@ -71,11 +107,17 @@ json_value = st.recursive(
 # Unknown field names that dlt's snake_case naming leaves as they are. Names that normalize onto another
 # column ("Text" -> "text", "a b" + "a_b") crash the run today: see test_unknown_field_name_collision below.
 unknown_name = st.from_regex(r"\Ax_[a-z0-9]{1,10}\Z")
-huge = st.builds(lambda c, n: c * n, st.sampled_from(["x", "é", "漢", "🦊", "\x00", "\\\""]),
-                 st.integers(20_000, 120_000))
+huge = st.builds(
+    lambda c, n: c * n, st.sampled_from(["x", "é", "漢", "🦊", "\x00", '\\"']), st.integers(20_000, 120_000)
+)
 mutation = st.one_of(
-    st.tuples(st.just("wrong_type"), st.sampled_from(["id", "created_at", "updated_at", "text", "status", "email",
-                                                      "keyword_matched", "images", "full_name"]), json_value),
+    st.tuples(
+        st.just("wrong_type"),
+        st.sampled_from(
+            ["id", "created_at", "updated_at", "text", "status", "email", "keyword_matched", "images", "full_name"]
+        ),
+        json_value,
+    ),
     st.tuples(st.just("missing"), st.sampled_from(["id", "created_at", "updated_at", "status", "source"]), st.none()),
     st.tuples(st.just("null"), st.sampled_from(["id", "created_at", "source", "text"]), st.none()),
     st.tuples(st.just("unknown"), unknown_name, json_value),
@@ -119,13 +161,18 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(401, {"error": {"code": "unauthorized", "message": "bad key"}, "request_id": rid})
         if parts == ["clients"]:
             data: Any = [_client()] if offset == 0 else []
-            return self._send(200, {"data": data, "pagination": {"limit": 100, "offset": offset, "has_more": False},
-                                    "request_id": rid})
+            return self._send(
+                200,
+                {"data": data, "pagination": {"limit": 100, "offset": offset, "has_more": False}, "request_id": rid},
+            )
         if len(parts) == 3 and parts[0] == "clients" and parts[2] in self.server.pages:
             envelope, records = self.server.pages[parts[2]]
             records = records if offset == 0 else []
-            body: Any = {"data": records, "pagination": {"limit": 100, "offset": offset, "has_more": False},
-                         "request_id": rid}
+            body: Any = {
+                "data": records,
+                "pagination": {"limit": 100, "offset": offset, "has_more": False},
+                "request_id": rid,
+            }
             if envelope == "data_not_list":
                 body["data"] = {"items": records}
             elif envelope == "no_pagination":
@@ -150,17 +197,29 @@ def _identity(record: Any) -> str:
     return "raw:" + json.dumps(record, sort_keys=True, default=str)
 
 
-def _serve_and_sync(served: dict[str, tuple[str, list[Any]]]) -> tuple[Any, Any, Any]:
+def _serve_and_sync(served: dict[str, tuple[str, list[Any]]], **options: Any) -> tuple[Any, Any, Any]:
     server = _Server(("127.0.0.1", 0), _Handler)
     server.pages = served
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     work = tempfile.mkdtemp(prefix="lp_hyp_")
     try:
-        pipeline = make_pipeline("duckdb", "leadpanther", duckdb_path=os.path.join(work, "h.duckdb"),
-                                 pipelines_dir=os.path.join(work, "pipelines"), pipeline_name="lp_hyp")
-        result = run_sync(pipeline, api_key=KEY, base_url=f"http://127.0.0.1:{server.server_address[1]}/api/v1",
-                          transform=False, backoff_s=0.01, max_retries=1, resources=["clients", *ROUTES])
+        pipeline = make_pipeline(
+            "duckdb",
+            "leadpanther",
+            duckdb_path=os.path.join(work, "h.duckdb"),
+            pipelines_dir=os.path.join(work, "pipelines"),
+            pipeline_name="lp_hyp",
+        )
+        result = run_sync(
+            pipeline,
+            api_key=KEY,
+            base_url=f"http://127.0.0.1:{server.server_address[1]}/api/v1",
+            backoff_s=0.01,
+            max_retries=1,
+            resources=["clients", *ROUTES],
+            **{"transform": False, **options},
+        )
         return pipeline, result, server
     finally:
         server.shutdown()
@@ -172,8 +231,11 @@ def test_unknown_field_name_collision_is_not_a_crash() -> None:
     makes dlt raise NameNormalizationCollision in extract; run_sync re-raises the raw PipelineStepFailed, so
     the whole run fails with a dlt traceback and nothing is loaded or quarantined."""
     post = _base("posts", 1) | {"Text": "same name as text once normalized"}
-    served = {"posts": ("ok", [post, _base("posts", 2)]), "leads": ("ok", [_base("leads", 3)]),
-              "activity": ("ok", [_base("activity", 4)])}
+    served = {
+        "posts": ("ok", [post, _base("posts", 2)]),
+        "leads": ("ok", [_base("leads", 3)]),
+        "activity": ("ok", [_base("activity", 4)]),
+    }
     pipeline, result, _ = _serve_and_sync(served)
     assert result.error is None or isinstance(result.error, LeadPantherError), repr(result.error)
     assert _count(pipeline, "leads") == 1, "one odd field in one post must not lose the other tables"
@@ -181,8 +243,13 @@ def test_unknown_field_name_collision_is_not_a_crash() -> None:
     assert _count(pipeline, "posts") + len(quarantined) == 2
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, phases=PHASES,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    phases=PHASES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 @given(pages=st.fixed_dictionaries({t: st.tuples(envelope_strategy, page_strategy) for t in ROUTES}))
 def test_bad_records_never_crash_and_are_quarantined(pages: dict[str, Any]) -> None:
     served: dict[str, tuple[str, list[Any]]] = {}
@@ -194,11 +261,22 @@ def test_bad_records_never_crash_and_are_quarantined(pages: dict[str, Any]) -> N
     thread.start()
     work = tempfile.mkdtemp(prefix="lp_hyp_")
     try:
-        pipeline = make_pipeline("duckdb", "leadpanther", duckdb_path=os.path.join(work, "h.duckdb"),
-                                 pipelines_dir=os.path.join(work, "pipelines"), pipeline_name="lp_hyp")
-        result = run_sync(pipeline, api_key=KEY, base_url=f"http://127.0.0.1:{server.server_address[1]}/api/v1",
-                          transform=False, backoff_s=0.01, max_retries=1,
-                          resources=["clients", *ROUTES])
+        pipeline = make_pipeline(
+            "duckdb",
+            "leadpanther",
+            duckdb_path=os.path.join(work, "h.duckdb"),
+            pipelines_dir=os.path.join(work, "pipelines"),
+            pipeline_name="lp_hyp",
+        )
+        result = run_sync(
+            pipeline,
+            api_key=KEY,
+            base_url=f"http://127.0.0.1:{server.server_address[1]}/api/v1",
+            transform=False,
+            backoff_s=0.01,
+            max_retries=1,
+            resources=["clients", *ROUTES],
+        )
         assert result.error is None or isinstance(result.error, LeadPantherError), repr(result.error)
         by_table = {s.resource: s for s in result.log.statuses if s.client_id == CLIENT_ID}
         for table in ROUTES:
@@ -212,8 +290,13 @@ def test_bad_records_never_crash_and_are_quarantined(pages: dict[str, Any]) -> N
             loaded = _count(pipeline, table)
             quarantined = [q for q in result.log.quarantine if q.table_name == table]
             assert all(q.reason for q in quarantined)
-            assert loaded + len(quarantined) == len(distinct), (table, loaded, len(quarantined), len(distinct),
-                                                                [q.reason for q in quarantined])
+            assert loaded + len(quarantined) == len(distinct), (
+                table,
+                loaded,
+                len(quarantined),
+                len(distinct),
+                [q.reason for q in quarantined],
+            )
         if result.log.quarantine:
             with pipeline.sql_client() as sql:
                 rows = sql.execute_sql("SELECT count(*), count(reason) FROM _lp_quarantine")
@@ -244,3 +327,25 @@ def test_records_without_id_are_not_silently_deduplicated() -> None:
     _, result, _ = _serve_and_sync(served)
     quarantined = [q for q in result.log.quarantine if q.table_name == "leads"]
     assert len(quarantined) == 2, [q.raw_record[:60] for q in quarantined]
+
+
+def test_unknown_email_like_field_is_tagged_suspected_hashed_and_reported() -> None:
+    """A field outside the PII catalog whose values look like emails: tagged, policy applied, reported."""
+    leads = [_base("leads", i) | {"backup_email": f"backup{i}@example.org"} for i in range(3)]
+    served = {"posts": ("ok", [_base("posts", 1)]), "leads": ("ok", leads), "activity": ("ok", [_base("activity", 4)])}
+    salt = "suspected-salt-0123456789"
+    pipeline, result, _ = _serve_and_sync(served, transform=True, pii_policy={"email": "hash"}, pii_salt=salt)
+    assert result.error is None, result.summary_lines()
+    assert result.log.suspected_pii == {("leads", "backup_email"): "suspected_email"}
+    assert any("SUSPECTED PII: leads.backup_email" in line for line in result.summary_lines())
+    columns = pipeline.default_schema.get_table("leads")["columns"]
+    assert columns["backup_email"]["x-annotation-pii-category"] == "suspected_email"
+    assert columns["email"]["x-annotation-pii-category"] == "email"  # catalogued hints are kept
+    with pipeline.sql_client() as sql:
+        values = [r[0] for r in sql.execute_sql("SELECT backup_email FROM leads")]
+        tagged = sql.execute_sql(
+            "SELECT category FROM leadpanther_models.pii_columns"
+            " WHERE table_name = 'leads' AND column_name = 'backup_email'"
+        )
+    assert values and all(len(v) == 64 and "@" not in v for v in values)
+    assert tagged and "suspected_email" in tagged[0][0]
