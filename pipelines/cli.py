@@ -69,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         full_refresh=args.full_refresh,
         transform=not args.no_transform,
         progress=_progress,
+        verbose=args.verbose,
         clients=_split(args.clients),
         resources=_split(args.resources),
     )
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--resources", default=None, help="comma-separated subset, e.g. posts,leads")
         p.add_argument("--mode", choices=("auto", "quick", "reconcile"), default=None, help="default from config: auto")
         p.add_argument("--no-transform", action="store_true", help="load only; skip the SQL models")
+        p.add_argument("-v", "--verbose", action="store_true", help="a progress line per finished client-route")
 
     def demo_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--preset", default="demo", help="emulator dataset size: tiny, demo, medium, large")

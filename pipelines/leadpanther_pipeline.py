@@ -201,13 +201,14 @@ def run_sync(
     full_refresh: bool = False,
     transform: bool = True,
     progress: Callable[[str], None] | None = None,
+    verbose: bool = False,
     clients: Sequence[str] | None = None,
     resources: Sequence[str] | None = None,
     **source_options: Any,
 ) -> SyncResult:
     """Extract, load and post-process one run. Options left None come from .dlt/*.toml or env vars."""
     use_releasing_arrow_pool()
-    log = SyncLog(progress=progress)
+    log = SyncLog(progress=progress, verbose=verbose)
     options = {k: v for k, v in source_options.items() if v is not None}
     if mode is not None:
         options["mode"] = mode

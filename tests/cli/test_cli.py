@@ -50,8 +50,10 @@ def test_run_into_duckdb_then_quick_rerun(emu, tmp_path: Path) -> None:
         models = con.execute("select count(*) from leadpanther_models.fct_post_engagement").fetchall()[0][0]
     active = emu.client_ids("active")
     assert posts == sum(len(emu.truth("posts", c)) for c in active) == models
-    second = cli("run", "--duckdb-path", str(db), "--resources", "posts,leads", "--no-transform", env=env)
+    second = cli("run", "--duckdb-path", str(db), "--resources", "posts,leads", "--no-transform", "-v", env=env)
     assert second.returncode == 0, second.stdout + second.stderr
+    for client_id in active:  # -v: one progress line per finished client-route
+        assert any(line.split()[:3] == ["posts", "client", client_id] for line in second.stderr.splitlines())
     query = cli("query", "--duckdb-path", str(db), "select count(*) as n from leadpanther.sync_runs", env=env)
     assert query.returncode == 0 and "n" in query.stdout
     transform = cli("transform", "--duckdb-path", str(db), env=env)

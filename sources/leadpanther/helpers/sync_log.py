@@ -52,6 +52,7 @@ class SyncLog:
     synced_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     progress: Callable[[str], None] | None = None
     progress_every_s: float = 5.0
+    verbose: bool = False  # also one progress line per finished client-route
     statuses: list[RouteStatus] = field(default_factory=list)
     quarantine: list[QuarantinedRecord] = field(default_factory=list)
     suspected_pii: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -91,6 +92,11 @@ class SyncLog:
             status.error_message = error.message[:500]
         elif message:
             status.error_message = message
+        if self.verbose and self.progress is not None:
+            self.progress(
+                f"  {status.resource:<22} client {status.client_id or '-':<36} {outcome:<11} "
+                f"{status.rows:>8,} rows {status.pages:>5,} pages {status.duration_s:>7.1f} s"
+            )
         self.tick()
 
     def add_quarantine(self, records: list[QuarantinedRecord]) -> None:
