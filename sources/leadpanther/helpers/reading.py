@@ -205,12 +205,12 @@ class SyncContext:
         spec.path = spec.path.format(client_id=client_id)
         status = self.log.start(resource, client_id, run_mode)
         scan = Scan(self.client, spec)
+        status.live = scan.outcome.stats  # progress lines read pages from it while the scan runs
         builder = TableBuilder(resource, self.policy, self.log.synced_at)
         buffer: list[Any] = []
         try:
             for records in scan:
                 buffer.extend(records)
-                status.pages = scan.outcome.stats.pages
                 if len(buffer) >= BATCH_ROWS:
                     yield from self._flush(builder, buffer, client_id, status)
                     buffer = []
@@ -222,15 +222,12 @@ class SyncContext:
             self.log.fatal = error
             raise
         except (PermissionDeniedError, NotFoundError) as error:
-            status.pages = 0
             self.log.finish(status, scan.outcome.stats, outcome="skipped", error=error)
             return
         except LeadPantherError as error:
-            status.pages = 0
             self.log.finish(status, scan.outcome.stats, outcome="failed", error=error)
             return
         outcome = scan.outcome
-        status.pages = 0
         status.order_detected = outcome.order
         status.scan = outcome.scan
         cursors[client_id] = self._advance(previous, outcome, run_mode)

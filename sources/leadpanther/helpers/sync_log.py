@@ -41,9 +41,12 @@ class RouteStatus:
     quarantined: int = 0
     order_detected: str | None = None
     scan: str | None = None
+    live: CallStats | None = field(default=None, repr=False)  # counters of the running scan, not a column
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        row = asdict(self)
+        row.pop("live")
+        return row
 
 
 @dataclass
@@ -77,6 +80,7 @@ class SyncLog:
         error: LeadPantherError | None = None,
         message: str | None = None,
     ) -> None:
+        status.live = None
         status.finished_at = datetime.now(UTC)
         status.duration_s = round((status.finished_at - status.started_at).total_seconds(), 3)
         status.status = outcome
@@ -131,7 +135,7 @@ class SyncLog:
         for resource, items in by_resource.items():
             done = sum(1 for s in items if s.status != "running")
             rows = sum(s.rows for s in items)
-            pages = sum(s.pages for s in items)
+            pages = sum(s.pages + (s.live.pages if s.live is not None else 0) for s in items)
             bad = sum(1 for s in items if s.status in ("skipped", "failed"))
             lines.append(
                 f"  {resource:<22} {done:>4}/{len(items):<4} client-routes  {rows:>10,} rows  "
