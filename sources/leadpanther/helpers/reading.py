@@ -154,7 +154,7 @@ class SyncContext:
                     targets,
                     lambda cid, route=route, state=state: self.scan_client(route, cid, state),
                     workers=self.max_concurrency,
-                    queue_size=max(2, self.max_concurrency // 2),
+                    queue_size=2 * self.max_concurrency,
                 ).start()
             self.log.cleanups.append(self.close_scans)
         scans = self._scans.get(resource)
