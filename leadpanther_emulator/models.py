@@ -438,13 +438,18 @@ class Backend:
             coll = self.client(client_id).colls[kind]
             return coll.page(self.order, offset, limit, flt, self.faults.bad_record_rate)
 
+    def _existing(self, state: ClientState, kind: str, record_id: str) -> tuple[Collection, int, dict[str, Any]]:
+        """(collection, index, record) of a record of this client, or the API's 404. Call with the lock held."""
+        coll = state.colls[kind]
+        found = coll.find(record_id)
+        if found is None:
+            raise exc.RecordNotFound(f"no {kind.rstrip('s').replace('_', ' ')} with this id")
+        return coll, found[0], found[1]
+
     def get_record(self, client_id: str, kind: str, record_id: str) -> dict[str, Any]:
         with self.lock:
-            coll = self.client(client_id).colls[kind]
-            found = coll.find(record_id)
-            if found is None:
-                raise exc.RecordNotFound(f"no {kind.rstrip('s').replace('_', ' ')} with this id")
-            return coll.served(found[1], found[0], self.faults.bad_record_rate)
+            coll, i, rec = self._existing(self.client(client_id), kind, record_id)
+            return coll.served(rec, i, self.faults.bad_record_rate)
 
     def _derived(self, state: ClientState, resource: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         make = state.gen.engagement if resource == "post_engagement" else state.gen.analytics
@@ -460,10 +465,8 @@ class Backend:
         kind = "posts" if resource == "post_engagement" else "lead_magnets"
         with self.lock:
             state = self.client(client_id)
-            found = state.colls[kind].find(record_id)
-            if found is None:
-                raise exc.RecordNotFound(f"no {kind.rstrip('s').replace('_', ' ')} with this id")
-            return self._derived(state, resource, found[0], found[1])
+            _, i, rec = self._existing(state, kind, record_id)
+            return self._derived(state, resource, i, rec)
 
     # --- ground truth -----------------------------------------------------------------------------------
     def truth_clients(self, client_id: str | None) -> list[ClientState]:
@@ -553,11 +556,7 @@ class Backend:
     def update_post(self, client_id: str, post_id: str, body: Any) -> dict[str, Any]:
         body = self._body(body, POST_FIELDS)
         with self.lock:
-            coll = self.client(client_id).colls["posts"]
-            found = coll.find(post_id)
-            if found is None:
-                raise exc.RecordNotFound("no post with this id")
-            i, rec = found
+            coll, i, rec = self._existing(self.client(client_id), "posts", post_id)
             if rec["status"] not in ("draft", "scheduled"):
                 raise exc.PostNotEditable(f"a {rec['status']} post cannot be updated through the API")
             merged = dict(rec, **body)
@@ -568,11 +567,7 @@ class Backend:
 
     def delete_post(self, client_id: str, post_id: str) -> dict[str, Any]:
         with self.lock:
-            coll = self.client(client_id).colls["posts"]
-            found = coll.find(post_id)
-            if found is None:
-                raise exc.RecordNotFound("no post with this id")
-            i, rec = found
+            coll, i, rec = self._existing(self.client(client_id), "posts", post_id)
             if rec["status"] in ("published", "publishing"):
                 raise exc.PostNotDeletable(f"{rec['status']} posts cannot be deleted through the API")
             coll.remove(i)
@@ -648,11 +643,7 @@ class Backend:
         body = self._body(body, MAGNET_FIELDS)
         with self.lock:
             state = self.client(client_id)
-            coll = state.colls["lead_magnets"]
-            found = coll.find(magnet_id)
-            if found is None:
-                raise exc.RecordNotFound("no lead magnet with this id")
-            i, rec = found
+            coll, i, rec = self._existing(state, "lead_magnets", magnet_id)
             merged = dict(rec, **body)
             self._validate_magnet(state, merged, body)
             merged["updated_at"] = fmt_ms(self.tick())
@@ -661,11 +652,7 @@ class Backend:
 
     def archive_lead_magnet(self, client_id: str, magnet_id: str) -> dict[str, Any]:
         with self.lock:
-            coll = self.client(client_id).colls["lead_magnets"]
-            found = coll.find(magnet_id)
-            if found is None:
-                raise exc.RecordNotFound("no lead magnet with this id")
-            i, rec = found
+            coll, i, rec = self._existing(self.client(client_id), "lead_magnets", magnet_id)
             if rec["status"] != "archived":
                 rec = dict(rec, status="archived", updated_at=fmt_ms(self.tick()))
                 coll.replace(i, rec)

@@ -24,7 +24,8 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from sources.leadpanther import SyncLog, leadpanther_source
 from sources.leadpanther.helpers.config import SECRET_HINT
 from sources.leadpanther.helpers.errors import ConfigError, LeadPantherError, StepFailedError
-from sources.leadpanther.settings import LIST_RESOURCES, QUARANTINE_TABLE, SYNC_RUNS_TABLE
+from sources.leadpanther.helpers.records import pii_hint
+from sources.leadpanther.settings import LIST_RESOURCES, PII_CATALOG, QUARANTINE_TABLE, SYNC_RUNS_TABLE
 
 from .deletions import mark_deleted
 
@@ -164,7 +165,7 @@ SYNC_RUNS_COLUMNS: dict[str, dict[str, Any]] = {
 QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
     "record_id": {"data_type": "text"},
     "client_id": {"data_type": "text"},
-    "raw_record": {"data_type": "text", "x-annotation-pii": True, "x-annotation-pii-category": "free_text"},
+    "raw_record": {"data_type": "text", **pii_hint(PII_CATALOG[QUARANTINE_TABLE]["raw_record"])},
     "quarantined_at": {"data_type": "timestamp", "timezone": True},
 }
 

@@ -1,6 +1,6 @@
 """Run one sync in its own process so a test can SIGKILL it at a chosen point (see test_kill_resume.py).
 
-    python tests/faults/kill_driver.py '<json: base_url, api_key, duckdb_path, pipelines_dir, name>'
+python tests/faults/kill_driver.py '<json: base_url, api_key, duckdb_path, pipelines_dir, name>'
 """
 
 from __future__ import annotations
@@ -25,7 +25,11 @@ def main() -> None:
         pipeline_name=spec["name"],
     )
     result = run_sync(
-        pipeline, api_key=spec["api_key"], base_url=spec["base_url"], transform=False, backoff_s=0.01,
+        pipeline,
+        api_key=spec["api_key"],
+        base_url=spec["base_url"],
+        transform=False,
+        backoff_s=0.01,
         max_concurrency=4,
     )
     print("DRIVER_DONE exit", result.exit_code, flush=True)

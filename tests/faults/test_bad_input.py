@@ -197,7 +197,8 @@ def _identity(record: Any) -> str:
     return "raw:" + json.dumps(record, sort_keys=True, default=str)
 
 
-def _serve_and_sync(served: dict[str, tuple[str, list[Any]]], **options: Any) -> tuple[Any, Any, Any]:
+def _serve_and_sync(served: dict[str, tuple[str, list[Any]]], **options: Any) -> tuple[Any, Any]:
+    """Serve `served` pages from a local stdlib server and run one sync against it into a fresh DuckDB."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.pages = served
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -220,23 +221,23 @@ def _serve_and_sync(served: dict[str, tuple[str, list[Any]]], **options: Any) ->
             resources=["clients", *ROUTES],
             **{"transform": False, **options},
         )
-        return pipeline, result, server
+        return pipeline, result
     finally:
         server.shutdown()
         server.server_close()
 
 
 def test_unknown_field_name_collision_is_not_a_crash() -> None:
-    """BUG (fails today): an unknown field whose name dlt normalizes onto another column ("Text" -> "text")
-    makes dlt raise NameNormalizationCollision in extract; run_sync re-raises the raw PipelineStepFailed, so
-    the whole run fails with a dlt traceback and nothing is loaded or quarantined."""
+    """Regression: an unknown field whose name dlt normalizes onto another column ("Text" -> "text") used to
+    make dlt raise NameNormalizationCollision in extract and fail the whole run; it now lands in
+    `_lp_unmapped_fields` and every table loads."""
     post = _base("posts", 1) | {"Text": "same name as text once normalized"}
     served = {
         "posts": ("ok", [post, _base("posts", 2)]),
         "leads": ("ok", [_base("leads", 3)]),
         "activity": ("ok", [_base("activity", 4)]),
     }
-    pipeline, result, _ = _serve_and_sync(served)
+    pipeline, result = _serve_and_sync(served)
     assert result.error is None or isinstance(result.error, LeadPantherError), repr(result.error)
     assert _count(pipeline, "leads") == 1, "one odd field in one post must not lose the other tables"
     quarantined = [q for q in result.log.quarantine if q.table_name == "posts"]
@@ -255,55 +256,31 @@ def test_bad_records_never_crash_and_are_quarantined(pages: dict[str, Any]) -> N
     served: dict[str, tuple[str, list[Any]]] = {}
     for table, (envelope, mutations) in pages.items():
         served[ROUTES[table]] = (envelope, [_apply(_base(table, i), m) for i, m in enumerate(mutations)])
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.pages = served
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    work = tempfile.mkdtemp(prefix="lp_hyp_")
-    try:
-        pipeline = make_pipeline(
-            "duckdb",
-            "leadpanther",
-            duckdb_path=os.path.join(work, "h.duckdb"),
-            pipelines_dir=os.path.join(work, "pipelines"),
-            pipeline_name="lp_hyp",
+    pipeline, result = _serve_and_sync(served)
+    assert result.error is None or isinstance(result.error, LeadPantherError), repr(result.error)
+    by_table = {s.resource: s for s in result.log.statuses if s.client_id == CLIENT_ID}
+    for table in ROUTES:
+        status = by_table[table]
+        envelope, records = served[ROUTES[table]]
+        if envelope != "ok":
+            assert status.status == "failed" and status.error_message, (table, status)
+            continue
+        assert status.status == "ok", (table, status.status, status.error_message)
+        distinct = {_identity(r) for r in records}
+        loaded = _count(pipeline, table)
+        quarantined = [q for q in result.log.quarantine if q.table_name == table]
+        assert all(q.reason for q in quarantined)
+        assert loaded + len(quarantined) == len(distinct), (
+            table,
+            loaded,
+            len(quarantined),
+            len(distinct),
+            [q.reason for q in quarantined],
         )
-        result = run_sync(
-            pipeline,
-            api_key=KEY,
-            base_url=f"http://127.0.0.1:{server.server_address[1]}/api/v1",
-            transform=False,
-            backoff_s=0.01,
-            max_retries=1,
-            resources=["clients", *ROUTES],
-        )
-        assert result.error is None or isinstance(result.error, LeadPantherError), repr(result.error)
-        by_table = {s.resource: s for s in result.log.statuses if s.client_id == CLIENT_ID}
-        for table in ROUTES:
-            status = by_table[table]
-            envelope, records = served[ROUTES[table]]
-            if envelope != "ok":
-                assert status.status == "failed" and status.error_message, (table, status)
-                continue
-            assert status.status == "ok", (table, status.status, status.error_message)
-            distinct = {_identity(r) for r in records}
-            loaded = _count(pipeline, table)
-            quarantined = [q for q in result.log.quarantine if q.table_name == table]
-            assert all(q.reason for q in quarantined)
-            assert loaded + len(quarantined) == len(distinct), (
-                table,
-                loaded,
-                len(quarantined),
-                len(distinct),
-                [q.reason for q in quarantined],
-            )
-        if result.log.quarantine:
-            with pipeline.sql_client() as sql:
-                rows = sql.execute_sql("SELECT count(*), count(reason) FROM _lp_quarantine")
-            assert rows[0][0] == rows[0][1] == len(result.log.quarantine)
-    finally:
-        server.shutdown()
-        server.server_close()
+    if result.log.quarantine:
+        with pipeline.sql_client() as sql:
+            rows = sql.execute_sql("SELECT count(*), count(reason) FROM _lp_quarantine")
+        assert rows[0][0] == rows[0][1] == len(result.log.quarantine)
 
 
 def _count(pipeline: Any, table: str) -> int:
@@ -315,16 +292,15 @@ def _count(pipeline: Any, table: str) -> int:
 
 
 def test_records_without_id_are_not_silently_deduplicated() -> None:
-    """BUG (fails today): two records without a string id on one page are both kept or quarantined. pages.py
-    `identity()` keys an id-less record by the first 64 hex chars of its sorted JSON (32 bytes), which is the
-    same for every lead (`{"company":"c","created_at":"202`), so the second one is dropped as a duplicate:
-    neither loaded nor quarantined."""
+    """Regression: two records without a string id on one page are both quarantined. pages.py `identity()`
+    used to key an id-less record by a 32-byte prefix of its sorted JSON, identical for every lead, so the
+    second one was dropped as a duplicate."""
     a = _base("leads", 1)
     b = _base("leads", 2)
     a.pop("id")
     b.pop("id")
     served = {"posts": ("ok", []), "leads": ("ok", [a, b]), "activity": ("ok", [])}
-    _, result, _ = _serve_and_sync(served)
+    _, result = _serve_and_sync(served)
     quarantined = [q for q in result.log.quarantine if q.table_name == "leads"]
     assert len(quarantined) == 2, [q.raw_record[:60] for q in quarantined]
 
@@ -334,7 +310,7 @@ def test_unknown_email_like_field_is_tagged_suspected_hashed_and_reported() -> N
     leads = [_base("leads", i) | {"backup_email": f"backup{i}@example.org"} for i in range(3)]
     served = {"posts": ("ok", [_base("posts", 1)]), "leads": ("ok", leads), "activity": ("ok", [_base("activity", 4)])}
     salt = "suspected-salt-0123456789"
-    pipeline, result, _ = _serve_and_sync(served, transform=True, pii_policy={"email": "hash"}, pii_salt=salt)
+    pipeline, result = _serve_and_sync(served, transform=True, pii_policy={"email": "hash"}, pii_salt=salt)
     assert result.error is None, result.summary_lines()
     assert result.log.suspected_pii == {("leads", "backup_email"): "suspected_email"}
     assert any("SUSPECTED PII: leads.backup_email" in line for line in result.summary_lines())

@@ -61,8 +61,13 @@ def _kill_at(emu: Any, work: Path, condition: Callable[[Any, Path], bool]) -> bo
         "name": NAME,
     }
     env = dict(os.environ, RUNTIME__DLTHUB_TELEMETRY="false")
-    proc = subprocess.Popen([sys.executable, str(DRIVER), json.dumps(spec)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(DRIVER), json.dumps(spec)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 120
     try:
         while proc.poll() is None and time.monotonic() < deadline:
@@ -79,8 +84,9 @@ def _kill_at(emu: Any, work: Path, condition: Callable[[Any, Path], bool]) -> bo
 
 
 def _pipeline(work: Path) -> Any:
-    return make_pipeline("duckdb", "leadpanther", duckdb_path=work / "kill.duckdb",
-                         pipelines_dir=work / "pipelines", pipeline_name=NAME)
+    return make_pipeline(
+        "duckdb", "leadpanther", duckdb_path=work / "kill.duckdb", pipelines_dir=work / "pipelines", pipeline_name=NAME
+    )
 
 
 # Enough rows that normalize and load take a while (so each point can be hit), a little latency for extract.

@@ -65,8 +65,9 @@ def test_rejected_canary_key_appears_nowhere(make_duckdb_pipeline, tmp_path: Pat
         assert canary not in _everything(pipeline, tmp_path, caplog, capfd, result)
 
 
-def test_valid_key_and_hashed_pii_appear_nowhere_after_failures(make_duckdb_pipeline, tmp_path: Path, caplog,
-                                                                 capfd) -> None:
+def test_valid_key_and_hashed_pii_appear_nowhere_after_failures(
+    make_duckdb_pipeline, tmp_path: Path, caplog, capfd
+) -> None:
     caplog.set_level(logging.DEBUG)
     faults = Faults(error_rate=0.2, rate_limit_rate=0.05, retry_after_s=0, drop_rate=0.05, bad_record_rate=0.05)
     with run_emulator(EmulatorConfig(seed=4, preset="tiny", faults=faults)) as emu:
