@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,8 +27,14 @@ def _say(line: str = "") -> None:
     print(line, flush=True)
 
 
+_PROGRESS_LOCK = threading.Lock()
+
+
 def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    """Progress comes from several scan threads: one write per line, under a lock, so lines never interleave."""
+    with _PROGRESS_LOCK:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 def _self_command() -> str:
