@@ -20,7 +20,7 @@ FULL_SCAN_MODES = ("initial", "reconcile")
 def mark_deleted(pipeline: dlt.Pipeline, tables: Iterable[str]) -> dict[str, int]:
     marked: dict[str, int] = {}
     with pipeline.sql_client() as sql:
-        existing = _existing_tables(sql)
+        existing = existing_tables(sql)
         if SYNC_RUNS_TABLE not in existing:
             return marked
         runs = sql.make_qualified_table_name(SYNC_RUNS_TABLE)
@@ -44,7 +44,7 @@ def mark_deleted(pipeline: dlt.Pipeline, tables: Iterable[str]) -> dict[str, int
     return marked
 
 
-def _existing_tables(sql) -> set[str]:
+def existing_tables(sql) -> set[str]:
     rows = sql.execute_sql(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
         sql.dataset_name,

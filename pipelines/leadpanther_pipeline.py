@@ -28,6 +28,7 @@ from sources.leadpanther.helpers.records import pii_hint
 from sources.leadpanther.settings import LIST_RESOURCES, PII_CATALOG, QUARANTINE_TABLE, SYNC_RUNS_TABLE
 
 from .deletions import mark_deleted
+from .duplicate_keys import remove_duplicate_keys
 
 PIPELINE_NAME = "leadpanther"
 DEFAULT_DATASET = "leadpanther"
@@ -103,6 +104,7 @@ class SyncResult:
     error: LeadPantherError | None = None
     transform: Any = None
     deleted_marked: dict[str, int] = field(default_factory=dict)
+    duplicates_removed: dict[str, int] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -144,6 +146,9 @@ class SyncResult:
             marked = ", ".join(f"{t} {n}" for t, n in self.deleted_marked.items() if n)
             if marked:
                 lines.append(f"  marked deleted upstream: {marked}")
+        if self.duplicates_removed:
+            removed = ", ".join(f"{t} {n}" for t, n in self.duplicates_removed.items())
+            lines.append(f"  WARNING: removed rows loaded twice for one primary key: {removed}")
         if self.error is not None:
             lines.append(f"  FAILED: {self.error}")
         return lines
@@ -245,6 +250,8 @@ def run_sync(
     finally:
         log.shutdown()
     log.close_open()
+    if result.load_info is not None:
+        result.duplicates_removed = remove_duplicate_keys(pipeline, LIST_RESOURCES)
     if result.error is None:
         result.deleted_marked = mark_deleted(pipeline, LIST_RESOURCES)
     if transform and result.load_info is not None:

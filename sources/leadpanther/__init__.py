@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 
 import dlt
 import pyarrow as pa
@@ -130,13 +130,18 @@ def leadpanther_source(
     return _resources(ctx, selected)
 
 
+# A list route's scan emits each (client_id, id) at most once per run (`SyncContext.scan_client`), so dlt
+# can skip its staging dedupe (a window function over every column: 6.4 of 11 s loading 1.24M rows).
+DEDUPLICATED_MERGE: Final[dict[str, Any]] = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
+
+
 def _resources(ctx: SyncContext, selected: tuple[str, ...]) -> list[DltResource]:
-    def merge_resource(name: str, data: Any) -> DltResource:
+    def merge_resource(name: str, data: Any, write_disposition: Any = "merge") -> DltResource:
         return dlt.resource(
             data,
             name=name,
             primary_key=list(PRIMARY_KEYS[name]),
-            write_disposition="merge",
+            write_disposition=write_disposition,
             columns=column_hints(name),
         )
 
@@ -155,7 +160,7 @@ def _resources(ctx: SyncContext, selected: tuple[str, ...]) -> list[DltResource]
             yield from coalesce(ctx.list_scans(resource), DLT_ITEM_ROWS)
 
         read.__name__ = resource
-        return merge_resource(resource, read)
+        return merge_resource(resource, read, DEDUPLICATED_MERGE)
 
     posts = list_route("posts")
     lead_magnets = list_route("lead_magnets")

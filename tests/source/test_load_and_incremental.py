@@ -134,6 +134,16 @@ def test_new_client_mid_life_loads_from_the_start(make_duckdb_pipeline) -> None:
         assert_matches_truth(pipeline, emu)
 
 
+def test_a_client_named_twice_is_read_once(make_duckdb_pipeline) -> None:
+    with run_emulator(EmulatorConfig(seed=9, preset="tiny")) as emu:
+        pipeline = make_duckdb_pipeline("twice")
+        client = emu.client_ids("active")[0]
+        result = sync(pipeline, emu, clients=[client, client])  # sync fails if any key was staged twice
+        assert result.exit_code == 0
+        scans = [(s.resource, s.client_id) for s in result.log.statuses if s.resource in LIST_RESOURCES]
+        assert sorted(scans) == sorted((r, client) for r in LIST_RESOURCES)
+
+
 @pytest.mark.parametrize("order", ["oldest", "unstable"])
 def test_any_sort_order_ends_equal_to_truth(make_duckdb_pipeline, order: str) -> None:
     with run_emulator(EmulatorConfig(seed=21, preset="tiny", order=order)) as emu:

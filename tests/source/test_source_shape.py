@@ -6,7 +6,7 @@ import pytest
 
 from sources.leadpanther import leadpanther_source
 from sources.leadpanther.helpers.errors import ConfigError
-from sources.leadpanther.settings import PII_CATALOG, PII_CATEGORY_HINT, PII_HINT, PRIMARY_KEYS
+from sources.leadpanther.settings import LIST_RESOURCES, PII_CATALOG, PII_CATEGORY_HINT, PII_HINT, PRIMARY_KEYS
 
 KEY = "lp_live_0123456789abcdef0123"
 LOCAL = "http://127.0.0.1:9/api/v1"
@@ -29,6 +29,8 @@ def test_resources_keys_and_dispositions() -> None:
         assert hints.get("write_disposition") == "merge", name
         keys = [c for c, col in hints["columns"].items() if col.get("primary_key")]
         assert sorted(keys) == sorted(PRIMARY_KEYS[name]), name
+        # only the list routes, whose scans emit each id once per run, let dlt skip its staging dedupe
+        assert hints.get("x-stage-data-deduplicated", False) == (name in LIST_RESOURCES), name
     assert source.resources["post_engagement"].is_transformer
     assert source.resources["lead_magnet_analytics"].is_transformer
 

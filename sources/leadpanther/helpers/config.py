@@ -85,7 +85,8 @@ def check_client_ids(client_ids: Sequence[str] | str | None) -> tuple[str, ...] 
         client_ids = [c.strip() for c in client_ids.split(",") if c.strip()]
     if not all(isinstance(c, str) and c for c in client_ids):
         raise ConfigError("client_ids must be a list of client user_ids (strings)")
-    return tuple(client_ids)
+    # Once each: a client listed twice would be scanned twice, and list tables' staged rows must be unique.
+    return tuple(dict.fromkeys(client_ids))
 
 
 def check_positive(name: str, value: object) -> float:
