@@ -11,7 +11,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+from urllib.request import getproxies, proxy_bypass_environment
 
 import httpx
 import orjson
@@ -93,13 +94,21 @@ class LeadPantherClient:
         self.retry = retry or RetryPolicy()
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self._pause = _PauseClock()
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+        # httpx's transport (its connection pool), not httpx.Client: the client's per-request work for cookies,
+        # auth, redirects and URL merging, none of which this API uses, cost 0.47 ms of CPU a request against
+        # 0.36 ms (0.68 ms when httpx merged the query params; measured), and CPU here is time every request in
+        # flight waits for. Proxies from the environment are honoured as httpx.Client would.
+        self._http = httpx.HTTPTransport(
             limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
-            follow_redirects=False,
+            proxy=_environment_proxy(self.base_url),
         )
+        self._headers = [
+            ("Authorization", f"Bearer {api_key}"),
+            ("User-Agent", USER_AGENT),
+            ("Accept", "application/json"),
+            ("Accept-Encoding", "gzip, deflate"),
+        ]
+        self._timeout = {"timeout": httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)).as_dict()}
 
     def close(self) -> None:
         self._http.close()
@@ -147,12 +156,12 @@ class LeadPantherClient:
                 raise
 
     def _send(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
-        # An absolute URL built here: httpx merging `params` into the base URL cost 0.2 ms of CPU a request
-        # (measured), a third of the client's time per page.
         url = f"{self.base_url}/{path.lstrip('/')}" + (f"?{urlencode(params)}" if params else "")
         try:
-            response = self._http.get(url)
-            response.read()
+            response = self._http.handle_request(
+                httpx.Request("GET", url, headers=self._headers, extensions=self._timeout)
+            )
+            response.read()  # reads the whole body and hands the connection back to the pool
             return response
         except (httpx.TransportError, httpx.DecodingError) as exc:
             # Dropped connection, reset, timeout, or a body cut short: the request can be repeated safely.
@@ -192,6 +201,16 @@ class LeadPantherClient:
             return
         delay = min(self.retry.backoff_max_s, self.retry.backoff_s * 2 ** (attempt - 1))
         time.sleep(delay * (0.5 + random.random() / 2))
+
+
+def _environment_proxy(base_url: str) -> str | None:
+    """HTTPS_PROXY / HTTP_PROXY / ALL_PROXY for the API's scheme, unless NO_PROXY exempts its host."""
+    parts = urlsplit(base_url)
+    proxies = getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or proxy_bypass_environment(parts.hostname or "", proxies):
+        return None
+    return proxy
 
 
 def _parse_json(content: bytes) -> tuple[Any, str | None]:

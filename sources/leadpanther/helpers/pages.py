@@ -151,11 +151,9 @@ class Scan:
                             return "drift"
                         ask, rows, ids, has_more, found = found_page
                     start = found + 1
-            fresh = rows[start:]
             emit: list[dict[str, Any]] = []
-            for record in fresh:
+            for record, key in zip(rows[start:], ids[start:], strict=True):
                 created = self._observe(record, tracker)
-                key = identity(record)
                 if key in seen:
                     continue
                 seen.add(key)
