@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ DEFAULT_DUCKDB_FILE = "leadpanther_elt.duckdb"
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_PARTIAL = 0, 1, 2, 3
 DEFAULT_DUCKDB_MEMORY = "256MB"
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def config_value(key: str, secret: bool = False) -> Any:
@@ -148,7 +150,10 @@ class SyncResult:
                 lines.append(f"  marked deleted upstream: {marked}")
         if self.duplicates_removed:
             removed = ", ".join(f"{t} {n}" for t, n in self.duplicates_removed.items())
-            lines.append(f"  WARNING: removed rows loaded twice for one primary key: {removed}")
+            lines.append(
+                f"  repaired rows loaded twice for one primary key ({removed}), kept the newest of each: expected "
+                "when this run resumed a load that was killed; otherwise please report it"
+            )
         if self.error is not None:
             lines.append(f"  FAILED: {self.error}")
         return lines
@@ -236,7 +241,8 @@ def run_sync(
         return result
     refresh = "drop_sources" if full_refresh else None
     try:
-        result.load_info = pipeline.run([source, _runs_source(log)], refresh=refresh)
+        with _short_gil_turns():
+            result.load_info = pipeline.run([source, _runs_source(log)], refresh=refresh)
     except PipelineStepFailed as exc:
         log.shutdown()
         result.error = _unwrap(exc) or StepFailedError(
@@ -257,6 +263,20 @@ def run_sync(
     if transform and result.load_info is not None:
         result.transform = _run_transforms(pipeline)
     return result
+
+
+@contextlib.contextmanager
+def _short_gil_turns() -> Iterator[None]:
+    """While up to `max_concurrency` responses are in flight, some 32 scan threads parse pages and build Arrow
+    tables, and an arrived response waits for the GIL before it is read. CPython hands the GIL over every
+    5 ms by default; at 1 ms the large benchmark's extract measured ~1.5 s faster (52.9-53.4 s -> 50.7-52.1 s
+    over 12,745 requests). Restored afterwards: it is the interpreter's setting, not ours."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, GIL_SWITCH_INTERVAL_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def _run_transforms(pipeline: dlt.Pipeline) -> Any:

@@ -98,7 +98,7 @@ def test_killed_first_run_then_rerun_equals_truth(tmp_path: Path, point: str) ->
     with run_emulator(EmulatorConfig(**CONFIG, faults=Faults(latency_ms=2))) as emu:
         killed = _kill_at(emu, tmp_path, KILL_POINTS[point])
         assert killed, f"the run finished before reaching {point}; the kill point was not exercised"
-        result = sync(_pipeline(tmp_path), emu)
+        result = sync(_pipeline(tmp_path), emu, resumes_a_killed_load=True)
         assert result.error is None, result.error
         assert_matches_truth(_pipeline(tmp_path), emu)
 
@@ -115,6 +115,6 @@ def test_killed_incremental_run_then_rerun_equals_truth(tmp_path: Path, point: s
         emu.reset_request_log()
         condition = _requests_at_least(8) if point == "extract_midway" else KILL_POINTS[point]
         assert _kill_at(emu, tmp_path, condition), f"the run finished before reaching {point}"
-        result = sync(_pipeline(tmp_path), emu)
+        result = sync(_pipeline(tmp_path), emu, resumes_a_killed_load=True)
         assert result.error is None, result.error
         assert_matches_truth(_pipeline(tmp_path), emu)

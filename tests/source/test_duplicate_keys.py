@@ -40,6 +40,6 @@ def test_keys_loaded_twice_keep_the_newest_row(destination: str, make_duckdb_pip
         assert_matches_truth(pipeline, emu)
 
 
-def test_the_summary_warns_about_removed_rows() -> None:
+def test_the_summary_reports_repaired_rows() -> None:
     result = SyncResult(SyncLog(), duplicates_removed={"leads": 2})
-    assert any("WARNING" in line and "leads 2" in line for line in result.summary_lines())
+    assert any("repaired rows loaded twice" in line and "leads 2" in line for line in result.summary_lines())

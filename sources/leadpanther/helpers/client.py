@@ -134,9 +134,10 @@ class LeadPantherClient:
         while True:
             self._pause.wait()
             stats.requests += 1
+            request = httpx.Request("GET", self._url(path, params), headers=self._headers, extensions=self._timeout)
             try:
-                with self._slots:
-                    response = self._send(path, params)
+                with self._slots:  # only the exchange itself holds a slot, not building the request
+                    response = self._send(request, path)
                 result = self._interpret(response, route=route, client_id=client_id)
                 stats.last_request_id, stats.last_status = result.request_id, result.status
                 return result
@@ -155,12 +156,12 @@ class LeadPantherClient:
                 stats.last_request_id, stats.last_status = error.request_id, error.status
                 raise
 
-    def _send(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
-        url = f"{self.base_url}/{path.lstrip('/')}" + (f"?{urlencode(params)}" if params else "")
+    def _url(self, path: str, params: dict[str, Any] | None) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}" + (f"?{urlencode(params)}" if params else "")
+
+    def _send(self, request: httpx.Request, path: str) -> httpx.Response:
         try:
-            response = self._http.handle_request(
-                httpx.Request("GET", url, headers=self._headers, extensions=self._timeout)
-            )
+            response = self._http.handle_request(request)
             response.read()  # reads the whole body and hands the connection back to the pool
             return response
         except (httpx.TransportError, httpx.DecodingError) as exc:
