@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -190,13 +191,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             counts = emu.request_counts()
             result["requests"] = int(counts.get("total", 0))
             result["requests_by_route"] = {k: v for k, v in counts.items() if k != "total"}
-            if result.get("wall_s") and result.get("rows_extracted"):
-                result["records_per_s"] = round(result["rows_extracted"] / result["wall_s"])
-            conc = 1 if spec.get("kind") == "generic" else args.concurrency
-            result["latency_floor_s"] = round(result["requests"] * args.latency_ms / 1000 / conc, 2)
-            result["floor_concurrency"] = conc
-            if result.get("wall_s") and result["latency_floor_s"]:
-                result["x_floor"] = round(result["wall_s"] / result["latency_floor_s"], 2)
+            result["floor_concurrency"] = 1 if spec.get("kind") == "generic" else args.concurrency
+            _rates(result, args.latency_ms)
             cases[name] = result
             log(
                 f"  {name}: wall {result.get('wall_s')} s, {result['requests']:,} requests, "
@@ -205,8 +201,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             return result
 
-        # (1) this connector, full workload
-        case("ours_full", 1800, kind="ours")
+        # (1) this connector, full workload; repeated first loads (fresh pipelines) report the median wall time,
+        # because run-to-run spread on a shared 2-core machine is about 10%
+        full = case("ours_full", 1800, kind="ours")
+        walls = [full.get("wall_s") or 0.0]
+        for i in range(1, args.repeat):
+            again = measure({**base, "case": f"ours_full_{i}", "kind": "ours", "workdir": str(workdir / f"r{i}")}, 1800)
+            log(f"  ours_full again: wall {again.get('wall_s')} s, peak {again['peak_rss_mb']} MB"
+                + (f", ERROR {again['error']}" if again.get("error") else ""))
+            if again.get("error") or not again.get("wall_s"):
+                full["error"] = full.get("error") or f"a repeated first load failed: {again.get('error')}"
+                continue
+            walls.append(again["wall_s"])
+            full["peak_rss_mb"] = max(full["peak_rss_mb"], again["peak_rss_mb"])
+            shutil.rmtree(workdir / f"r{i}", ignore_errors=True)
+        if len(walls) > 1:
+            full["wall_runs_s"] = walls
+            full["wall_s"] = round(statistics.median(walls), 3)
+            _rates(full, args.latency_ms)
         # (2) memory flatness: same connector on ~1/4 of the clients (~250k records on large)
         if not args.quick:
             quarter = _clients_subset(emu, max(1, len(active) // 4))
@@ -247,6 +259,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def _rates(result: dict[str, Any], latency_ms: float) -> None:
+    """records/s, the latency floor (requests x latency / concurrency) and the wall time's ratio to it."""
+    if result.get("wall_s") and result.get("rows_extracted"):
+        result["records_per_s"] = round(result["rows_extracted"] / result["wall_s"])
+    result["latency_floor_s"] = round(result["requests"] * latency_ms / 1000 / result["floor_concurrency"], 2)
+    if result.get("wall_s") and result["latency_floor_s"]:
+        result["x_floor"] = round(result["wall_s"] / result["latency_floor_s"], 2)
+
+
 def summarize(report: dict[str, Any], args: argparse.Namespace) -> None:
     cases = report["cases"]
     s: dict[str, Any] = {}
@@ -260,6 +281,10 @@ def summarize(report: dict[str, Any], args: argparse.Namespace) -> None:
             s["generic_extrapolated_full_s"] = round(report["workload"]["records"] / g["records_per_s"], 0)
     if full.get("x_floor"):
         s["ours_x_latency_floor"] = full["x_floor"]
+    if full.get("wall_runs_s"):
+        floor = full["latency_floor_s"]
+        s["ours_full_first_loads_s"] = full["wall_runs_s"]
+        s["ours_x_latency_floor_each"] = [round(w / floor, 2) for w in full["wall_runs_s"]]
     q = cases.get("ours_quarter")
     if q and full:
         s["peak_rss_mb_quarter_vs_full"] = [q.get("peak_rss_mb"), full.get("peak_rss_mb")]
@@ -328,6 +353,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--generic-timeout", type=float, default=900)
     parser.add_argument("--skip-generic", action="store_true")
     parser.add_argument("--quick", action="store_true", help="skip the 1/4-size memory-flatness run")
+    parser.add_argument("--repeat", type=int, default=3, help="first loads of the full workload (median reported)")
     parser.add_argument("--name", default=None, help="results file name (default: <preset>-<latency>ms)")
     args = parser.parse_args(argv)
     args.name = args.name or f"{args.preset}-{args.latency_ms:g}ms"
