@@ -22,7 +22,8 @@ KEEP_TABLE = "_lp_duplicate_keep"
 
 
 def remove_duplicate_keys(pipeline: dlt.Pipeline, tables: Iterable[str]) -> dict[str, int]:
-    """Rows removed per table (only tables that had any)."""
+    """Rows removed per table (only tables that had any). The SQL is the shape dlt's own merge uses on every
+    destination (window function, correlated EXISTS, DELETE with an alias); run here on DuckDB and PostgreSQL."""
     removed: dict[str, int] = {}
     with pipeline.sql_client() as sql:
         existing = existing_tables(sql)
@@ -30,8 +31,8 @@ def remove_duplicate_keys(pipeline: dlt.Pipeline, tables: Iterable[str]) -> dict
             if table not in existing:
                 continue
             target = sql.make_qualified_table_name(table)
-            keys = ", ".join(PRIMARY_KEYS[table])
-            groups = f"SELECT {keys} FROM {target} GROUP BY {keys} HAVING count(*) > 1"
+            key_list = PRIMARY_KEYS[table]
+            keys = ", ".join(key_list)
             rows = sql.execute_sql(
                 f"SELECT coalesce(sum(n - 1), 0) FROM "
                 f"(SELECT count(*) AS n FROM {target} GROUP BY {keys} HAVING count(*) > 1) AS d"
@@ -39,15 +40,30 @@ def remove_duplicate_keys(pipeline: dlt.Pipeline, tables: Iterable[str]) -> dict
             extra = int(rows[0][0]) if rows else 0
             if not extra:
                 continue
+            columns = ", ".join(sql.escape_column_name(c) for c in _loaded_columns(pipeline, table))
             keep = sql.make_qualified_table_name(KEEP_TABLE)
             with sql.begin_transaction():
                 sql.execute_sql(f"DROP TABLE IF EXISTS {keep}")
                 sql.execute_sql(
-                    f"CREATE TABLE {keep} AS SELECT DISTINCT ON ({keys}) * FROM {target} "
-                    f"WHERE ({keys}) IN ({groups}) ORDER BY {keys}, {SYNCED_AT} DESC"
+                    f"CREATE TABLE {keep} AS SELECT {columns} FROM ("
+                    f"SELECT t.*, ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {SYNCED_AT} DESC) AS lp_rn "
+                    f"FROM {target} AS t WHERE EXISTS (SELECT 1 FROM (SELECT {keys} FROM {target} GROUP BY {keys} "
+                    f"HAVING count(*) > 1) AS g WHERE {_same_key(key_list, 'g', 't')})) AS r WHERE lp_rn = 1"
                 )
-                sql.execute_sql(f"DELETE FROM {target} WHERE ({keys}) IN (SELECT {keys} FROM {keep})")
-                sql.execute_sql(f"INSERT INTO {target} SELECT * FROM {keep}")
+                same = _same_key(key_list, "k", "d")
+                sql.execute_sql(f"DELETE FROM {target} AS d WHERE EXISTS (SELECT 1 FROM {keep} AS k WHERE {same})")
+                sql.execute_sql(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {keep}")
                 sql.execute_sql(f"DROP TABLE {keep}")
             removed[table] = extra
     return removed
+
+
+def _loaded_columns(pipeline: dlt.Pipeline, table: str) -> list[str]:
+    for schema in pipeline.schemas.values():
+        if table in schema.tables:
+            return list(schema.get_table_columns(table))
+    raise KeyError(f"table {table!r} is in no schema of pipeline {pipeline.pipeline_name!r}")
+
+
+def _same_key(keys: Iterable[str], a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{k} = {b}.{k}" for k in keys)
