@@ -130,8 +130,9 @@ def leadpanther_source(
     return _resources(ctx, selected)
 
 
-# A list route's scan emits each (client_id, id) at most once per run (`SyncContext.scan_client`), so dlt
-# can skip its staging dedupe (a window function over every column: 6.4 of 11 s loading 1.24M rows).
+# A run emits each (client_id, id) of a list route at most once (the pager's seen-id set in `pages.Scan`;
+# `check_client_ids` drops a client given twice), so dlt can skip its staging dedupe (a window function over
+# every column: 6.4 of 11 s loading 1.24M rows). pipelines/duplicate_keys.py checks the promise after loads.
 DEDUPLICATED_MERGE: Final[dict[str, Any]] = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
 
 
