@@ -28,6 +28,7 @@ import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
+from .helpers.arrow_items import DLT_ITEM_ROWS, coalesce, linked_posts_table
 from .helpers.client import LeadPantherClient, RetryPolicy
 from .helpers.config import (
     check_api_key,
@@ -41,7 +42,7 @@ from .helpers.config import (
 )
 from .helpers.errors import LeadPantherError
 from .helpers.pii import PiiPolicy
-from .helpers.reading import DLT_ITEM_ROWS, SyncContext, coalesce, linked_posts_table
+from .helpers.reading import SyncContext
 from .helpers.records import TableBuilder, column_hints
 from .helpers.sync_log import SyncLog
 from .settings import (
@@ -148,17 +149,14 @@ def _resources(ctx: SyncContext, selected: tuple[str, ...]) -> list[DltResource]
 
     def clients() -> Iterator[Any]:
         builder = TableBuilder("clients", ctx.policy, ctx.log.synced_at)
-        records = ctx.clients()
-        wanted = set(ctx.client_ids) if ctx.client_ids is not None else None
-        records = [r for r in records if wanted is None or (isinstance(r, dict) and r.get("user_id") in wanted)]
-        page = builder.build(records, None)
+        page = builder.build(ctx.clients.selected_records(), None)
         ctx.log.add_quarantine(page.quarantined)
         if page.table is not None:
             yield page.table
 
     def list_route(resource: str) -> DltResource:
         def read() -> Iterator[Any]:
-            yield from coalesce(ctx.list_scans(resource), DLT_ITEM_ROWS)
+            yield from coalesce(ctx.scans.batches(resource), DLT_ITEM_ROWS)
 
         read.__name__ = resource
         return merge_resource(resource, read, DEDUPLICATED_MERGE)
@@ -167,10 +165,10 @@ def _resources(ctx: SyncContext, selected: tuple[str, ...]) -> list[DltResource]
     lead_magnets = list_route("lead_magnets")
 
     def engagement(batch: pa.Table) -> Iterator[pa.Table]:
-        yield from ctx.analytics("post_engagement", batch, "id", ctx.post_engagement_path)
+        yield from ctx.analytics.fetch("post_engagement", batch)
 
     def magnet_analytics(batch: pa.Table) -> Iterator[pa.Table]:
-        yield from ctx.analytics("lead_magnet_analytics", batch, "id", ctx.lead_magnet_analytics_path)
+        yield from ctx.analytics.fetch("lead_magnet_analytics", batch)
 
     def linked(batch: pa.Table) -> Iterator[pa.Table]:
         table = linked_posts_table(batch) if "linked_posts" in batch.column_names else None
@@ -202,7 +200,7 @@ def _resources(ctx: SyncContext, selected: tuple[str, ...]) -> list[DltResource]
     if "lead_magnets" in wanted:
         wanted.add(LINKED_POSTS_TABLE)
     # dlt also extracts the (deselected) parent of a selected transformer
-    ctx.list_routes = [
+    ctx.scans.routes = [
         r
         for r in LIST_RESOURCES
         if r in wanted

@@ -43,6 +43,14 @@ class RouteStatus:
     scan: str | None = None
     live: CallStats | None = field(default=None, repr=False)  # counters of the running scan, not a column
 
+    def add(self, stats: CallStats) -> None:
+        """Count a batch of requests on a status that stays open (per-record routes report in parts)."""
+        self.requests += stats.requests
+        self.retries += stats.retries
+        self.pages += stats.pages
+        self.request_id = stats.last_request_id or self.request_id
+        self.http_status = stats.last_status or self.http_status
+
     def row(self) -> dict[str, Any]:
         row = asdict(self)
         row.pop("live")

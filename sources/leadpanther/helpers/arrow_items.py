@@ -1,0 +1,92 @@
+"""The Arrow items handed to dlt: records -> tables (with quarantine and PII hints), joined and derived.
+
+Why here: a list scan and an analytics fetch end the same way (build a table, send bad records to the
+quarantine, tag columns that look like personal data), and dlt pays per item, so small tables are joined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import dlt
+import orjson
+import pyarrow as pa
+
+from .records import TableBuilder, pii_hint
+from .sync_log import RouteStatus, SyncLog
+
+BATCH_ROWS = 5_000  # rows per Arrow table a client-route builds: bounds memory per scan
+DLT_ITEM_ROWS = 20_000  # rows per item handed to dlt (batches of several client-routes joined)
+
+
+def build_items(
+    builder: TableBuilder, records: list[Any], client_id: str | None, status: RouteStatus, log: SyncLog
+) -> Iterator[Any]:
+    """One Arrow table of a client-route's records; counts rows and quarantine on its status."""
+    page = builder.build(records, client_id)
+    if page.quarantined:
+        status.quarantined += len(page.quarantined)
+        log.add_quarantine(page.quarantined)
+    if page.table is None:
+        return
+    status.rows += page.table.num_rows
+    if page.suspected:
+        log.add_suspected(builder.table, page.suspected)
+        yield dlt.mark.with_hints(
+            page.table,
+            dlt.mark.make_hints(columns=[{"name": c, **pii_hint(cat)} for c, cat in page.suspected.items()]),
+        )
+    else:
+        yield page.table
+
+
+def coalesce(items: Iterator[Any], min_rows: int) -> Iterator[Any]:
+    """Join small Arrow batches (one per client-route) into larger ones before dlt sees them: dlt computes
+    and validates the table schema once per item, which cost ~5 ms an item (13% of extract CPU, measured)."""
+    pending: list[pa.Table] = []
+    rows = 0
+    for item in items:
+        if not isinstance(item, pa.Table):  # hinted items (suspected PII) pass through as they are
+            yield item
+            continue
+        pending.append(item)
+        rows += item.num_rows
+        if rows >= min_rows:
+            yield pa.concat_tables(pending, promote_options="default")
+            pending, rows = [], 0
+    if pending:
+        yield pa.concat_tables(pending, promote_options="default")
+
+
+def linked_posts_table(table: pa.Table) -> pa.Table | None:
+    """lead_magnets batch -> (client_id, lead_magnet_id, post_id) rows, same _lp_synced_at as the parent."""
+    rows: dict[str, list[Any]] = {"client_id": [], "lead_magnet_id": [], "post_id": [], "_lp_synced_at": []}
+    for client_id, magnet_id, linked, synced in zip(
+        table.column("client_id").to_pylist(),
+        table.column("id").to_pylist(),
+        table.column("linked_posts").to_pylist(),
+        table.column("_lp_synced_at").to_pylist(),
+        strict=True,
+    ):
+        posts = orjson.loads(linked) if linked else []
+        for post_id in posts if isinstance(posts, list) else []:
+            if isinstance(post_id, str):
+                rows["client_id"].append(client_id)
+                rows["lead_magnet_id"].append(magnet_id)
+                rows["post_id"].append(post_id)
+                rows["_lp_synced_at"].append(synced)
+    if not rows["post_id"]:
+        return None
+    out = pa.table(
+        rows,
+        schema=pa.schema(
+            [
+                ("client_id", pa.string()),
+                ("lead_magnet_id", pa.string()),
+                ("post_id", pa.string()),
+                ("_lp_synced_at", table.schema.field("_lp_synced_at").type),
+            ]
+        ),
+    )
+    return out.append_column("_lp_deleted_at", pa.nulls(out.num_rows, out.schema.field("_lp_synced_at").type))

@@ -1,0 +1,101 @@
+"""The client accounts of a run: `GET /clients` read once, and which of them each route may read.
+
+Why apart from the scans: every route asks the same question (which clients, and why not the others), the
+list is paged with its own rules (no cursor, read in full each run), and a 401 here must stop the run before
+any client-route starts.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..settings import CLIENTS_PATH, MAX_PAGE_SIZE
+from .client import CallStats, LeadPantherClient
+from .errors import AuthenticationError, LeadPantherError
+from .sync_log import SyncLog
+
+
+class ClientList:
+    """`GET /clients` (all pages) once per run, and the grant filter every route applies to it."""
+
+    def __init__(self, client: LeadPantherClient, log: SyncLog, client_ids: tuple[str, ...] | None) -> None:
+        self.client = client
+        self.log = log
+        self.client_ids = client_ids  # the configured allow-list, None = every listed client
+        self._records: list[dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every page of GET /clients, read on first use; a 401 here is fatal for the run."""
+        with self._lock:
+            if self._records is None:
+                self._records = self._read_all()
+            return self._records
+
+    def selected_records(self) -> list[dict[str, Any]]:
+        """The records the `clients` table keeps: the allow-list's clients, or all."""
+        wanted = set(self.client_ids) if self.client_ids is not None else None
+        return [r for r in self.records() if wanted is None or (isinstance(r, dict) and r.get("user_id") in wanted)]
+
+    def _read_all(self) -> list[dict[str, Any]]:
+        status = self.log.start("clients", None, "full")
+        stats = CallStats()
+        records: list[dict[str, Any]] = []
+        offset = 0
+        try:
+            while True:
+                response = self.client.get(
+                    CLIENTS_PATH, {"limit": MAX_PAGE_SIZE, "offset": offset}, route="clients", stats=stats
+                )
+                stats.pages += 1
+                data = response.payload.get("data")
+                pagination = response.payload.get("pagination") or {}
+                if not isinstance(data, list):
+                    raise LeadPantherError("GET /clients did not return a data list", request_id=response.request_id)
+                records.extend(data)
+                offset += len(data)
+                if not data or pagination.get("has_more") is not True:
+                    break
+        except LeadPantherError as error:
+            self.log.finish(status, stats, outcome="failed", error=error)
+            if isinstance(error, AuthenticationError):
+                self.log.fatal = error
+            raise
+        status.rows = len(records)
+        self.log.finish(status, stats)
+        return records
+
+    def targets(self, resource: str) -> list[str]:
+        """Client ids to read for a route; clients without an active grant are recorded as skipped."""
+        ids: list[str] = []
+        listed: dict[str, dict[str, Any]] = {}
+        for record in self.records():
+            if isinstance(record, dict) and isinstance(record.get("user_id"), str):
+                listed[record["user_id"]] = record
+        wanted = self.client_ids if self.client_ids is not None else tuple(listed)
+        for client_id in wanted:
+            record = listed.get(client_id)
+            if record is None:
+                status = self.log.start(resource, client_id, "none")
+                self.log.finish(
+                    status,
+                    CallStats(),
+                    outcome="skipped",
+                    message="client id is not among the clients GET /clients returns for this key",
+                )
+                continue
+            grant = record.get("grant") if isinstance(record.get("grant"), dict) else {}
+            grant_status = grant.get("status")
+            if grant_status not in (None, "active"):
+                status = self.log.start(resource, client_id, "none")
+                status.error_code = f"grant_{grant_status}"
+                self.log.finish(
+                    status,
+                    CallStats(),
+                    outcome="not_granted",
+                    message=f"the agency's grant for this client is {grant_status}, not active",
+                )
+                continue
+            ids.append(client_id)
+        return ids
