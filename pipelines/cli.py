@@ -1,7 +1,10 @@
 """`leadpanther-elt`: run, demo, check, transform, report.
 
-Exit codes: 0 success, 3 partial (some client-routes skipped or failed; see sync_runs), 1 failure,
-2 bad configuration or usage.
+Exit codes (README "Exit codes"): 0 loaded (data test warnings allowed); 1 failed, nothing of the run
+loaded (rejected key, API down, an unexpected error: one line + the file holding its traceback); 2 bad
+configuration or usage; 3 loaded and committed, but a client-route was skipped or failed, an error-severity
+data test failed or the models could not be built; 4 the destination refused or its DuckDB file stayed
+locked, nothing of the run loaded.
 """
 
 from __future__ import annotations
@@ -58,12 +61,28 @@ def _pipeline(args: argparse.Namespace, *, pipeline_name: str | None = None):
     )
 
 
-def _finish(result) -> int:
+def _finish(result, args: argparse.Namespace) -> int:
     for line in result.summary_lines():
         _say(line)
     if result.transform is not None:
         _say(result.transform.summary())
+    from sources.leadpanther.helpers.errors import StepFailedError
+
+    if isinstance(result.error, StepFailedError) and result.error.__cause__ is not None:
+        _report_traceback(result.error.__cause__, args)
+    _say(result.exit_reason())
     return result.exit_code
+
+
+def _report_traceback(error: BaseException, args: argparse.Namespace) -> None:
+    """The full traceback of an unexpected error goes to a file (and to stderr with -v); one line here."""
+    from pipelines.leadpanther_pipeline import project_dir
+    from pipelines.tracebacks import save_traceback, traceback_text
+
+    path = save_traceback(error, project_dir() / "data" / "logs")
+    if getattr(args, "verbose", False):
+        sys.stderr.write(traceback_text(error))
+    _say(f"  full traceback: {path}" + ("" if getattr(args, "verbose", False) else " (-v prints it)"))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -80,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         clients=_split(args.clients),
         resources=_split(args.resources),
     )
-    return _finish(result)
+    return _finish(result, args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -100,7 +119,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             full_refresh=True,
             max_retries=3,
         )
-    code = _finish(result)
+    code = _finish(result, args)
     if code not in (0, 3):
         return code
     report_path = path.with_suffix(".html")
@@ -131,16 +150,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
-    from transforms import DataTestError, run_transforms
+    from pipelines.leadpanther_pipeline import EXIT_OK, EXIT_PARTIAL
+    from transforms import run_transforms
 
-    pipeline = _pipeline(args)
-    try:
-        result = run_transforms(pipeline)
-    except DataTestError as error:
-        _say(f"DATA TESTS FAILED:\n{error}")
-        return 1
+    result = run_transforms(_pipeline(args))
     _say(result.summary())
-    return 0
+    if result.failed_errors:
+        _say(f"exit 3: {len(result.failed_errors)} error-severity data test(s) failed (listed above)")
+        return EXIT_PARTIAL
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -148,7 +166,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from transforms.report import write_report
 
     pipeline = _pipeline(args)
-    run_transforms(pipeline)  # the report reads the models: build them from what is loaded now
+    tests = run_transforms(pipeline)  # the report reads the models: build them from what is loaded now
+    for line in (t.line() for t in (*tests.failed_errors, *tests.warnings)):
+        _say(line)
     output = Path(args.output) if args.output else Path(pipeline.pipelines_dir).parent / "leadpanther_report.html"
     path = write_report(pipeline, output)
     _say(f"Report written to {path}")
@@ -156,13 +176,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from pipelines.leadpanther_pipeline import default_duckdb_path
+    import duckdb
+
+    from pipelines.destination import LOCK_MARKER, locked_error
+    from pipelines.leadpanther_pipeline import resolve_duckdb_path
     from pipelines.query import run_query
 
+    path = resolve_duckdb_path(args.duckdb_path)
     try:
-        _say(run_query(Path(args.duckdb_path) if args.duckdb_path else default_duckdb_path(), args.sql))
+        _say(run_query(path, args.sql))
     except FileNotFoundError as error:
         _say(str(error))
+        return 2
+    except duckdb.Error as error:
+        if LOCK_MARKER in str(error):
+            raise locked_error(path, str(error), 0.0) from error
+        _say(f"Query failed: {type(error).__name__}: {' '.join(str(error).split())[:500]}")
         return 2
     return 0
 
@@ -180,7 +209,15 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadpanther-elt", description=__doc__.split("\n")[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="a progress line per finished client-route; print the traceback of an unexpected error",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
 
     def destination_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--destination", default="duckdb", help="duckdb (default), postgres, bigquery, snowflake, ...")
@@ -194,33 +231,32 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--resources", default=None, help="comma-separated subset, e.g. posts,leads")
         p.add_argument("--mode", choices=("auto", "quick", "reconcile"), default=None, help="default from config: auto")
         p.add_argument("--no-transform", action="store_true", help="load only; skip the SQL models")
-        p.add_argument("-v", "--verbose", action="store_true", help="a progress line per finished client-route")
 
     def demo_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--preset", default="demo", help="emulator dataset size: tiny, demo, medium, large")
         p.add_argument("--seed", type=int, default=7)
 
-    p = sub.add_parser("run", help="load from the real API (key from .dlt/secrets.toml or env)")
+    p = add("run", help="load from the real API (key from .dlt/secrets.toml or env)")
     run_args(p)
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("demo", help="start the emulator and load it into a local DuckDB file")
+    p = add("demo", help="start the emulator and load it into a local DuckDB file")
     destination_args(p)
     demo_args(p)
     p.set_defaults(func=cmd_demo)
-    p = sub.add_parser("start", help="run if an API key is configured, else demo (the quick start)")
+    p = add("start", help="run if an API key is configured, else demo (the quick start)")
     run_args(p)
     demo_args(p)
     p.set_defaults(func=cmd_start)
-    p = sub.add_parser("check", help="verify the key, its scopes and grants per client")
+    p = add("check", help="verify the key, its scopes and grants per client")
     p.set_defaults(func=cmd_check)
-    p = sub.add_parser("transform", help="(re)build the SQL models on the loaded data")
+    p = add("transform", help="(re)build the SQL models on the loaded data")
     destination_args(p)
     p.set_defaults(func=cmd_transform)
-    p = sub.add_parser("report", help="write the self-contained HTML report")
+    p = add("report", help="write the self-contained HTML report")
     destination_args(p)
     p.add_argument("--output", default=None)
     p.set_defaults(func=cmd_report)
-    p = sub.add_parser("query", help="run one SQL statement on the local DuckDB file (read-only)")
+    p = add("query", help="run one SQL statement on the local DuckDB file (read-only)")
     p.add_argument("--duckdb-path", default=None)
     p.add_argument("sql")
     p.set_defaults(func=cmd_query)
@@ -232,19 +268,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    from sources.leadpanther.helpers.errors import ConfigError, LeadPantherError
+    from sources.leadpanther.helpers.errors import ConfigError, DestinationUnavailableError, LeadPantherError
 
     try:
         return int(args.func(args) or 0)
     except ConfigError as error:
         _say(f"Configuration error: {error}")
         return 2
+    except DestinationUnavailableError as error:
+        _say(f"Destination unavailable: {error}")
+        return 4
     except LeadPantherError as error:
         _say(f"Failed: {error}")
         return 1
     except KeyboardInterrupt:
         _say("Interrupted; nothing half-written: the next run resumes from the last committed load.")
         return 130
+    except Exception as error:
+        return _unexpected(error, args)
+
+
+def _unexpected(error: Exception, args: argparse.Namespace) -> int:
+    """Known problems in dlt's clothing (config, destination) get their own line; the rest one line + a file."""
+    from pipelines.destination import destination_error
+    from pipelines.leadpanther_pipeline import EXIT_CONFIG, EXIT_DESTINATION, EXIT_FAILED, config_error
+    from pipelines.tracebacks import one_line
+
+    problem = config_error(error)
+    if problem is not None:
+        _say(f"Configuration error: {problem}")
+        return EXIT_CONFIG
+    destination = destination_error(error, getattr(args, "destination", None) or "duckdb", None)
+    if destination is not None:
+        _say(f"Destination unavailable: {destination}")
+        return EXIT_DESTINATION
+    _say(f"Unexpected error: {one_line(error)}")
+    _report_traceback(error, args)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

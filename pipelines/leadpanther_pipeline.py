@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,19 +25,34 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sources.leadpanther import SyncLog, leadpanther_source
 from sources.leadpanther.helpers.config import SECRET_HINT
-from sources.leadpanther.helpers.errors import ConfigError, LeadPantherError, StepFailedError
+from sources.leadpanther.helpers.errors import (
+    ConfigError,
+    DestinationUnavailableError,
+    LeadPantherError,
+    StepFailedError,
+)
 from sources.leadpanther.helpers.records import pii_hint
 from sources.leadpanther.settings import LIST_RESOURCES, PII_CATALOG, QUARANTINE_TABLE, SYNC_RUNS_TABLE
 
 from .deletions import mark_deleted
+from .destination import (
+    destination_error,
+    duckdb_lock_message,
+    duckdb_settings,
+    exception_chain,
+    lock_holder,
+    wait_for_duckdb,
+)
 from .duplicate_keys import remove_duplicate_keys
 
 PIPELINE_NAME = "leadpanther"
 DEFAULT_DATASET = "leadpanther"
 DEFAULT_DUCKDB_FILE = "leadpanther_elt.duckdb"
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_PARTIAL = 0, 1, 2, 3
-DEFAULT_DUCKDB_MEMORY = "256MB"
+# Exit codes (README "Exit codes"): 3 = committed, but something needs a look (a client-route skipped or
+# failed, an error-severity data test failed, the models could not be built); 4 = the destination refused
+# or its file stayed locked: nothing of this run was loaded, re-run later.
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_PARTIAL, EXIT_DESTINATION = 0, 1, 2, 3, 4
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
@@ -64,6 +80,17 @@ def default_duckdb_path() -> Path:
     return project_dir() / "data" / DEFAULT_DUCKDB_FILE
 
 
+def resolve_duckdb_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The DuckDB file: `--duckdb-path` > dlt's `[destination.duckdb] credentials` (or
+    DESTINATION__DUCKDB__CREDENTIALS) > data/leadpanther_elt.duckdb. A relative configured path is taken
+    from the project folder, like the default."""
+    configured = Path(explicit) if explicit else None
+    if configured is None:
+        database = duckdb_settings().database()
+        configured = Path(database) if database else default_duckdb_path()
+    return configured if configured.is_absolute() else project_dir() / configured
+
+
 def make_pipeline(
     destination: str | Any = "duckdb",
     dataset_name: str | None = None,
@@ -78,7 +105,7 @@ def make_pipeline(
     dataset (a DuckDB file named like its dataset makes every query ambiguous)."""
     dataset_name = dataset_name or DEFAULT_DATASET
     if destination == "duckdb":
-        path = Path(duckdb_path) if duckdb_path else default_duckdb_path()
+        path = resolve_duckdb_path(duckdb_path)
         if path.stem == dataset_name:
             raise ConfigError(
                 f"the DuckDB file {path.name!r} is named like the dataset {dataset_name!r}; DuckDB would see "
@@ -86,7 +113,7 @@ def make_pipeline(
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         # A memory cap makes DuckDB spill large merges to disk instead of growing with the dataset.
-        limit = duckdb_memory_limit or config_value("destination.duckdb.memory_limit") or DEFAULT_DUCKDB_MEMORY
+        limit = duckdb_memory_limit or duckdb_settings().memory_limit
         destination = dlt.destinations.duckdb(DuckDbCredentials(str(path), global_config={"memory_limit": limit}))
     elif destination == "postgres" and credentials is not None:
         destination = dlt.destinations.postgres(credentials)
@@ -105,16 +132,45 @@ class SyncResult:
     load_info: LoadInfo | None = None
     error: LeadPantherError | None = None
     transform: Any = None
+    transform_error: LeadPantherError | None = None
     deleted_marked: dict[str, int] = field(default_factory=dict)
     duplicates_removed: dict[str, int] = field(default_factory=dict)
+    pending_loaded: int = 0
 
     @property
     def exit_code(self) -> int:
         if isinstance(self.error, ConfigError):
             return EXIT_CONFIG
+        if isinstance(self.error, DestinationUnavailableError):
+            return EXIT_DESTINATION
         if self.error is not None:
             return EXIT_FAILED
-        return EXIT_PARTIAL if self.log.partial else EXIT_OK
+        if self.log.partial or self.transform_error is not None:
+            return EXIT_PARTIAL
+        if self.transform is not None and self.transform.failed_errors:
+            return EXIT_PARTIAL
+        return EXIT_OK
+
+    def exit_reason(self) -> str:
+        """The last line of a run: its exit code and why, so a scheduler's log says it without a lookup."""
+        code = self.exit_code
+        if code == EXIT_OK:
+            warnings = len(self.transform.warnings) if self.transform is not None else 0
+            return "exit 0: loaded" + (f" ({warnings} data test warning(s) listed above)" if warnings else "")
+        if code == EXIT_CONFIG:
+            return "exit 2: configuration error; nothing was requested or loaded"
+        if code == EXIT_DESTINATION:
+            return "exit 4: the destination was unavailable; nothing of this run was loaded"
+        if code == EXIT_FAILED:
+            return "exit 1: the run failed; nothing of this run was loaded and cursors did not move"
+        reasons = []
+        if self.log.partial:
+            reasons.append("some client-routes were skipped or failed")
+        if self.transform_error is not None:
+            reasons.append("the models could not be built")
+        if self.transform is not None and self.transform.failed_errors:
+            reasons.append(f"{len(self.transform.failed_errors)} error-severity data test(s) failed")
+        return f"exit 3: loaded and committed, but {' and '.join(reasons)} (listed above)"
 
     def summary_lines(self) -> list[str]:
         """What an operator needs at the end of a run; no personal data, no key."""
@@ -154,8 +210,12 @@ class SyncResult:
                 f"  repaired rows loaded twice for one primary key ({removed}), kept the newest of each: expected "
                 "when this run resumed a load that was killed; otherwise please report it"
             )
+        if self.pending_loaded:
+            lines.append(f"  loaded {self.pending_loaded} load package(s) an earlier run had extracted but not loaded")
         if self.error is not None:
             lines.append(f"  FAILED: {self.error}")
+        if self.transform_error is not None:
+            lines.append(f"  MODELS NOT BUILT: {self.transform_error}")
         return lines
 
 
@@ -215,6 +275,7 @@ def run_sync(
     verbose: bool = False,
     clients: Sequence[str] | None = None,
     resources: Sequence[str] | None = None,
+    lock_wait_s: float | None = None,
     **source_options: Any,
 ) -> SyncResult:
     """Extract, load and post-process one run. Options left None come from .dlt/*.toml or env vars."""
@@ -234,35 +295,115 @@ def run_sync(
         result.error = error
         return result
     except Exception as exc:  # dlt's own config resolution errors, or ours wrapped by dlt
-        inner = _unwrap(exc) or _config_error(exc)
+        inner = _unwrap(exc) or config_error(exc)
         if inner is None:
             raise
         result.error = inner
         return result
     refresh = "drop_sources" if full_refresh else None
+    say = progress or (lambda line: None)
+    wait_s = lock_wait_s if lock_wait_s is not None else _lock_wait_s(pipeline)
     try:
         with _short_gil_turns():
-            result.load_info = pipeline.run([source, _runs_source(log)], refresh=refresh)
-    except PipelineStepFailed as exc:
+            result.pending_loaded = _load_pending(pipeline, wait_s, say)
+            result.load_info = _extract_and_load(pipeline, [source, _runs_source(log)], refresh, wait_s, say)
+    except (PipelineStepFailed, DestinationUnavailableError) as exc:
         log.shutdown()
-        result.error = _unwrap(exc) or StepFailedError(
-            f"dlt's {exc.step} step failed: {type(exc.exception).__name__}: {str(exc.exception)[:300]}",
-        )
+        result.error = _step_error(pipeline, exc)
         # Record the failure itself (the data extract was discarded; cursors did not move). If the
         # destination is what failed, this fails too; the summary still reports the error.
         log.close_open()
-        with contextlib.suppress(PipelineStepFailed):
-            pipeline.run(_runs_source(log))
+        if not isinstance(result.error, DestinationUnavailableError):
+            with contextlib.suppress(PipelineStepFailed):
+                pipeline.run(_runs_source(log))
     finally:
         log.shutdown()
     log.close_open()
-    if result.load_info is not None:
+    if result.load_info is None:
+        return result
+    try:
+        _wait_for_destination(pipeline, wait_s, say)
         result.duplicates_removed = remove_duplicate_keys(pipeline, LIST_RESOURCES)
-    if result.error is None:
-        result.deleted_marked = mark_deleted(pipeline, LIST_RESOURCES)
-    if transform and result.load_info is not None:
-        result.transform = _run_transforms(pipeline)
+        if result.error is None:
+            result.deleted_marked = mark_deleted(pipeline, LIST_RESOURCES)
+        if transform:
+            result.transform = _run_transforms(pipeline)
+    except LeadPantherError as error:
+        result.transform_error = error
+    except Exception as exc:
+        problem = destination_error(exc, pipeline.destination.destination_name, duckdb_file(pipeline))
+        if problem is None:
+            raise
+        result.transform_error = problem
     return result
+
+
+def _lock_wait_s(pipeline: dlt.Pipeline) -> float:
+    return duckdb_settings().lock_wait_s if duckdb_file(pipeline) is not None else 0.0
+
+
+def duckdb_file(pipeline: dlt.Pipeline) -> Path | None:
+    """The DuckDB file the pipeline loads into, or None for other destinations."""
+    destination = pipeline.destination
+    if destination is None or destination.destination_name != "duckdb":
+        return None
+    credentials = destination.config_params.get("credentials")
+    database = getattr(credentials, "database", credentials)
+    return Path(database) if isinstance(database, str) and not database.startswith(":") else None
+
+
+def _wait_for_destination(pipeline: dlt.Pipeline, wait_s: float, say: Callable[[str], None]) -> None:
+    path = duckdb_file(pipeline)
+    if path is not None:
+        wait_for_duckdb(path, wait_s, say)
+
+
+def _load_pending(pipeline: dlt.Pipeline, wait_s: float, say: Callable[[str], None]) -> int:
+    """Load packages an earlier run extracted but could not load (killed, destination locked or down) before
+    extracting anew: dlt's `run` would otherwise load them and skip this run's extract."""
+    if not pipeline.has_pending_data:
+        return 0
+    packages = len(pipeline.list_extracted_load_packages()) + len(pipeline.list_normalized_load_packages())
+    _wait_for_destination(pipeline, wait_s, say)
+    pipeline.run()
+    return packages
+
+
+def _extract_and_load(
+    pipeline: dlt.Pipeline, data: list[Any], refresh: Any, wait_s: float, say: Callable[[str], None]
+) -> LoadInfo:
+    """`pipeline.run`, except that a DuckDB file held by another process is waited for while the extract
+    runs: only the load needs the file. On a machine without local pipeline state the destination's stored
+    state decides the cursors, so there the lock is waited for first."""
+    path = duckdb_file(pipeline)
+    lock = duckdb_lock_message(path) if path is not None else None
+    if lock is None:
+        return pipeline.run(data, refresh=refresh)
+    assert path is not None
+    if pipeline.first_run:
+        wait_for_duckdb(path, wait_s, say)
+        return pipeline.run(data, refresh=refresh)
+    say(f"The DuckDB file {path} is locked by {lock_holder(lock)}; extracting while waiting for it")
+    started = time.monotonic()
+    pipeline.extract(data, refresh=refresh)
+    pipeline.normalize()
+    wait_for_duckdb(path, max(0.0, wait_s - (time.monotonic() - started)), say)
+    return pipeline.run()
+
+
+def _step_error(pipeline: dlt.Pipeline, exc: BaseException) -> LeadPantherError:
+    if isinstance(exc, LeadPantherError):
+        return exc
+    name = pipeline.destination.destination_name
+    known = _unwrap(exc) or destination_error(exc, name, duckdb_file(pipeline)) or config_error(exc, name)
+    if known is not None:
+        return known
+    assert isinstance(exc, PipelineStepFailed)
+    error = StepFailedError(
+        f"dlt's {exc.step} step failed: {type(exc.exception).__name__}: {str(exc.exception)[:300]}",
+    )
+    error.__cause__ = exc
+    return error
 
 
 @contextlib.contextmanager
@@ -287,8 +428,17 @@ def _run_transforms(pipeline: dlt.Pipeline) -> Any:
     return run_transforms(pipeline)
 
 
-def _config_error(exc: BaseException) -> ConfigError | None:
+def config_error(exc: BaseException, destination: str | None = None) -> ConfigError | None:
     """dlt's config exceptions, re-said in terms of this connector's settings (never with values of secrets)."""
+    dlt_config_errors = (ConfigFieldMissingException, ConfigValueCannotBeCoercedException)
+    exc = next((e for e in exception_chain(exc) if isinstance(e, dlt_config_errors)), exc)
+    if isinstance(exc, ConfigFieldMissingException) and "ClientConfiguration" in exc.spec_name:
+        name = destination or exc.spec_name.removesuffix("ClientConfiguration").lower()
+        return ConfigError(
+            f"the {name} destination has no {', '.join(exc.fields)}: set [destination.{name}] credentials in "
+            f".dlt/secrets.toml or the env var DESTINATION__{name.upper()}__CREDENTIALS (e.g. "
+            "postgresql://user:password@host:5432/database)"
+        )
     if isinstance(exc, ConfigFieldMissingException):
         if "api_key" in exc.fields:
             return ConfigError(f"no LeadPanther API key configured: {SECRET_HINT}")
@@ -302,14 +452,7 @@ def _config_error(exc: BaseException) -> ConfigError | None:
 
 
 def _unwrap(exc: BaseException) -> LeadPantherError | None:
-    seen = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, LeadPantherError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return next((e for e in exception_chain(exc) if isinstance(e, LeadPantherError)), None)
 
 
 if __name__ == "__main__":  # `python pipelines/leadpanther_pipeline.py` = `leadpanther-elt run` (for dlt deploy)

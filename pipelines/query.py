@@ -1,6 +1,7 @@
 """`leadpanther-elt query`: run one SQL statement on the local DuckDB file and print the result.
 
-For users without the DuckDB CLI; opens the file read-only so it never competes with a running load.
+For users without the DuckDB CLI. Read-only, so it never changes the data; DuckDB still lets no other process
+open the file while a load writes it, and vice versa: a query is best run between loads.
 """
 
 from __future__ import annotations

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from transforms.data_tests import DataTest, build_tests
 from transforms.pii import PiiColumn, model_pii, output_columns, raw_pii_from_schema
+from transforms.results import DataTestResult, TransformError, TransformResult
 from transforms.sql import (
     SOURCE_DIALECT,
     load_models,
@@ -23,7 +23,8 @@ from transforms.sql import (
 )
 
 __all__ = [
-    "DataTestError",
+    "DataTestResult",
+    "TransformError",
     "TransformResult",
     "destination_dialect",
     "run_data_tests_only",
@@ -34,49 +35,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 PII_COLUMNS_TABLE = "pii_columns"
 SUPPORTED_DIALECTS = ("duckdb", "postgres")
-
-
-class DataTestError(RuntimeError):
-    """One or more data tests failed; ``failures`` maps test name -> failing row count."""
-
-    def __init__(self, failures: dict[str, int], result: TransformResult | None = None):
-        self.failures = failures
-        self.result = result
-        lines = "\n".join(f"  - {name}: {n} failing row(s)" for name, n in failures.items())
-        super().__init__(f"{len(failures)} data test(s) failed:\n{lines}")
-
-
-@dataclass
-class TransformResult:
-    dataset_name: str
-    models_schema: str
-    dialect: str
-    models_built: list[str] = field(default_factory=list)
-    row_counts: dict[str, int] = field(default_factory=dict)
-    missing_raw_tables: list[str] = field(default_factory=list)
-    tests_run: int = 0
-    tests_failed: dict[str, int] = field(default_factory=dict)
-    pii_columns: list[PiiColumn] = field(default_factory=list)
-    suspected_pii: list[PiiColumn] = field(default_factory=list)
-    duration_s: float = 0.0
-
-    @property
-    def pii_columns_tagged(self) -> int:
-        return len({(p.table, p.column) for p in self.pii_columns})
-
-    def summary(self) -> str:
-        lines = [
-            f"models: {len(self.models_built)} built in {self.models_schema} ({self.dialect}, "
-            f"{self.duration_s:.1f}s)",
-            *(f"  {n}: {c} rows" for n, c in self.row_counts.items()),
-            f"data tests: {self.tests_run} run, {len(self.tests_failed)} failed",
-            f"pii: {self.pii_columns_tagged} columns tagged (raw + models), "
-            f"{len(self.suspected_pii)} suspected",
-            *(f"  SUSPECTED PII: {p.table}.{p.column} ({p.category})" for p in self.suspected_pii),
-        ]
-        if self.missing_raw_tables:
-            lines.append(f"raw tables absent (typed empty staging): {', '.join(self.missing_raw_tables)}")
-        return "\n".join(lines)
 
 
 def destination_dialect(pipeline: Any) -> str:
@@ -125,25 +83,27 @@ def _relations(client: Any, schema: str) -> dict[str, str]:
     return {t: ("view" if "VIEW" in str(kind).upper() else "table") for t, kind in rows}
 
 
-def run_data_tests(client: Any, dialect: str, models_schema: str, tests: list[DataTest]) -> dict[str, int]:
-    """Run the tests on an open sql_client; test name -> failing rows, for the failed ones."""
+def run_data_tests(client: Any, dialect: str, models_schema: str, tests: list[DataTest]) -> list[DataTestResult]:
+    """Run the tests on an open sql_client: one result per test, passing or not."""
     import sqlglot
     from sqlglot import exp
 
-    failures: dict[str, int] = {}
+    results: list[DataTestResult] = []
     for t in tests:
         tree = sqlglot.parse_one(t.sql, read=SOURCE_DIALECT)
         for tbl in tree.find_all(exp.Table):
             if not tbl.db:
                 tbl.set("db", exp.to_identifier(models_schema, quoted=True))
-        n = int(_rows(client, tree.sql(dialect=dialect))[0][0])
-        if n:
-            failures[t.name] = n
-    return failures
+        failures = int(_rows(client, tree.sql(dialect=dialect))[0][0])
+        results.append(DataTestResult.from_count(t.model, t.test, t.severity, failures, t.message if failures else ""))
+    return results
 
 
-def run_transforms(pipeline: Any, run_tests: bool = True, raise_on_failure: bool = True) -> TransformResult:
-    """Build the models on the pipeline's destination, test them, tag PII. Raises DataTestError."""
+def run_transforms(pipeline: Any, run_tests: bool = True) -> TransformResult:
+    """Build the models on the pipeline's destination, test them, tag PII.
+
+    Failing data tests are reported in the result, never raised: the load they test is committed. A model
+    that cannot be built raises TransformError."""
     t0 = time.monotonic()
     dialect = destination_dialect(pipeline)
     models = load_models()
@@ -170,7 +130,7 @@ def run_transforms(pipeline: Any, run_tests: bool = True, raise_on_failure: bool
             # PostgreSQL: views would block dlt from dropping/replacing a raw table (refresh), so every
             # model is a table there; DuckDB does not track view dependencies.
             kind = "VIEW" if m.materialization == "view" and dialect == "duckdb" else "TABLE"
-            client.execute_sql(f"CREATE {kind} {q(mschema)}.{q(name)} AS {body}")
+            _build(client, name, f"CREATE {kind} {q(mschema)}.{q(name)} AS {body}")
             result.models_built.append(name)
         for name in models:
             result.row_counts[name] = int(_rows(client, f"select count(*) from {q(mschema)}.{q(name)}")[0][0])
@@ -208,17 +168,24 @@ def run_transforms(pipeline: Any, run_tests: bool = True, raise_on_failure: bool
 
         if run_tests:
             tests = build_tests(models, columns)
-            result.tests_run = len(tests)
-            result.tests_failed = run_data_tests(client, dialect, mschema, tests)
+            result.tests = run_data_tests(client, dialect, mschema, tests)
     result.duration_s = time.monotonic() - t0
     log.info("transforms done\n%s", result.summary())
-    if result.tests_failed and raise_on_failure:
-        raise DataTestError(result.tests_failed, result)
     return result
 
 
-def run_data_tests_only(pipeline: Any) -> dict[str, int]:
-    """Re-run the data tests on already built models; test name -> failing rows (empty: all pass)."""
+def _build(client: Any, model: str, statement: str) -> None:
+    from dlt.destinations.exceptions import DatabaseException
+
+    try:
+        client.execute_sql(statement)
+    except DatabaseException as error:
+        cause = error.__cause__ or error
+        raise TransformError(f"model {model} could not be built: {type(cause).__name__}: {str(cause)[:300]}") from error
+
+
+def run_data_tests_only(pipeline: Any) -> list[DataTestResult]:
+    """Re-run the data tests on already built models."""
     dialect = destination_dialect(pipeline)
     models = load_models()
     tests = build_tests(models, output_columns(models))

@@ -3,39 +3,20 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from leadpanther_emulator import EmulatorConfig, run_emulator
+from tests.cli.runner import api_env, cli
 from tests.conftest import PG_URL
-
-BIN = Path(sys.executable).parent / "leadpanther-elt"
-
-
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))}
-    full_env.update(env or {})
-    return subprocess.run(
-        [str(BIN), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=300, check=False
-    )
 
 
 @pytest.fixture(scope="module")
 def emu():
     with run_emulator(EmulatorConfig(seed=31, preset="tiny")) as emulator:
         yield emulator
-
-
-def api_env(emu, key: str = "full") -> dict[str, str]:
-    return {
-        "SOURCES__LEADPANTHER__API_KEY": emu.keys.get(key, key),
-        "SOURCES__LEADPANTHER__BASE_URL": emu.base_url,
-        "SOURCES__LEADPANTHER__BACKOFF_S": "0.01",
-    }
 
 
 def test_run_into_duckdb_then_quick_rerun(emu, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def _compare(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str], cols
 def test_marts_equal_pandas_from_truth(loaded):
     p, r, f, _, _ = loaded
     ms = r.models_schema
-    assert r.tests_failed == {}
+    assert r.failed_errors == [] and r.warnings == [], r.summary()
     dim = _read(p, f"select client_id, grant_status, is_grant_active, can_read_posts from {ms}.dim_clients")
     assert set(dim.client_id) == set(f["clients"].client_id)
     for row in dim.itertuples():

@@ -8,7 +8,9 @@ import pytest
 import sqlglot
 from conftest import load_raw, small_raw
 
-from transforms import DataTestError, run_data_tests_only, run_transforms
+from transforms import run_data_tests_only, run_transforms
+from transforms.data_tests import build_tests, unclassified_rates
+from transforms.pii import output_columns
 from transforms.pii import model_pii, raw_pii_from_schema
 from transforms.sql import load_models, transpile_models
 
@@ -68,7 +70,8 @@ def test_small_dataset_numbers_tags_and_missing_tables(scratch_pipeline):
     p = scratch_pipeline
     load_raw(p, small_raw())
     r = run_transforms(p)
-    assert r.tests_failed == {} and r.tests_run > 40
+    assert r.failed_errors == [] and r.warnings == [] and len(r.tests) > 40
+    assert all(t.status == "pass" for t in r.tests)
     assert set(r.missing_raw_tables) == {"post_engagement", "lead_magnet_analytics", "_lp_quarantine"}
     ds, ms = r.dataset_name, r.models_schema
     with p.sql_client() as c:
@@ -96,26 +99,43 @@ def test_small_dataset_numbers_tags_and_missing_tables(scratch_pipeline):
         assert cat in comments[(s, t, col)], (s, t, col)
 
 
-def test_planted_defects_fail_loudly(scratch_pipeline):
+def test_every_mart_rate_is_classified_and_only_proportions_are_bounded():
+    models = load_models()
+    columns = output_columns(models)
+    assert unclassified_rates(models, columns) == []
+    tests = {(t.model, t.test): t for t in build_tests(models, columns)}
+    assert ("fct_post_engagement", "proportion_in_0_1(engagement_rate)") not in tests  # a ratio: may exceed 1
+    assert tests[("fct_post_engagement", "proportion_in_0_1(comment_to_lead_rate)")].severity == "warn"
+    assert tests[("fct_lead_funnel", "proportion_in_0_1(keyword_match_rate)")].severity == "warn"
+    assert tests[("dim_clients", "unique(client_id)")].severity == "error"
+    assert tests[("agg_client_daily", "relationship(client_id -> dim_clients)")].severity == "error"
+    assert all(t.severity == "warn" for t in tests.values() if t.test.startswith("funnel_not_increasing"))
+
+
+def test_planted_defects_are_reported_with_their_severity_never_raised(scratch_pipeline):
     p = scratch_pipeline
     data = small_raw()
     bad = copy.deepcopy(data)
     bad["posts"][0]["id"] = None  # a post without id reaches staging
     load_raw(p, bad)
-    with pytest.raises(DataTestError) as err:
-        run_transforms(p)
-    assert "not_null(stg_leadpanther__posts" in str(err.value)
+    r = run_transforms(p)  # reports, does not raise
+    failed = {(t.model, t.test) for t in r.failed_errors}
+    assert ("stg_leadpanther__posts", "not_null(client_id, post_id)") in failed
+    assert "ERROR not_null(client_id, post_id) on stg_leadpanther__posts" in r.summary()
     load_raw(p, data)
     r = run_transforms(p)
-    assert not r.tests_failed
+    assert not r.failed_errors and not r.warnings
     ms = r.models_schema
     with p.sql_client() as c:
         c.execute_sql(f"update {ms}.fct_lead_funnel set keyword_matches = comments + 1, "
                       f"keyword_match_rate = 1.5 where comments > 0")
+        c.execute_sql(f"update {ms}.fct_post_engagement set impressions = 1, engagement_rate = 6.0")
         c.execute_sql(f"insert into {ms}.agg_client_daily (client_id, day) values ('nobody', date '2025-01-01')")
         c.execute_sql(f"insert into {ms}.dim_clients (client_id) values ('u1')")
-    failed = run_data_tests_only(p)
-    assert any(k.startswith("funnel_not_increasing(fct_lead_funnel: comments >= keyword_matches") for k in failed)
-    assert "rate_in_0_1(fct_lead_funnel.keyword_match_rate)" in failed
-    assert "relationship(agg_client_daily.client_id -> dim_clients)" in failed
-    assert "unique(dim_clients: client_id)" in failed
+    results = {(t.model, t.test): t for t in run_data_tests_only(p)}
+    funnel = results[("fct_lead_funnel", "funnel_not_increasing(comments >= keyword_matches)")]
+    assert funnel.status == "warn" and funnel.severity == "warn" and funnel.failures > 0
+    assert results[("fct_lead_funnel", "proportion_in_0_1(keyword_match_rate)")].status == "warn"
+    assert results[("agg_client_daily", "relationship(client_id -> dim_clients)")].status == "fail"
+    assert results[("dim_clients", "unique(client_id)")].status == "fail"
+    assert all(t.status == "pass" for (m, _), t in results.items() if m == "fct_post_engagement")

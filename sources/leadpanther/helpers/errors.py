@@ -101,3 +101,12 @@ class StepFailedError(LeadPantherError):
         "nothing of this run was committed and cursors did not move; re-run, and if it persists report the "
         "message with the run's sync_runs rows"
     )
+
+
+class DestinationUnavailableError(LeadPantherError):
+    """The destination refused the connection (server down, wrong port or credentials). Nothing of this run
+    was loaded; what was extracted, if anything, stays in the pipeline folder and the next run loads it."""
+
+
+class DestinationLockedError(DestinationUnavailableError):
+    """The DuckDB file is held by another process (the duckdb CLI, a BI tool, another run) past the wait."""
