@@ -10,8 +10,7 @@ from conftest import load_raw, small_raw
 
 from transforms import run_data_tests_only, run_transforms
 from transforms.data_tests import build_tests, unclassified_rates
-from transforms.pii import output_columns
-from transforms.pii import model_pii, raw_pii_from_schema
+from transforms.pii import model_pii, output_columns, raw_pii_from_schema
 from transforms.sql import load_models, transpile_models
 
 
