@@ -1,55 +1,72 @@
-"""`leadpanther-elt check`: what the configured key may read, per client and route, before a first run."""
+"""`leadpanther-elt check`: what the configured key may read, per client and scope, before a first run.
+
+The probes come from `RESOURCE_SCOPES` (one per scope, through the first resource needing it) and use the
+configured routes, so `check` asks exactly what a run would ask.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.leadpanther_pipeline import config_value
+from sources.leadpanther.configuration import LeadPantherSourceConfiguration, resolve_source_config
 from sources.leadpanther.helpers.client import LeadPantherClient, RetryPolicy
-from sources.leadpanther.helpers.config import check_api_key, check_base_url
 from sources.leadpanther.helpers.errors import AuthenticationError, LeadPantherError
-from sources.leadpanther.settings import CLIENTS_PATH, DEFAULT_BASE_URL, POST_ENGAGEMENT_PATH, ROUTE_PATHS
+from sources.leadpanther.settings import ANALYTICS_PARENTS, CLIENTS_PATH, RESOURCE_SCOPES, ROUTE_PATHS
 
-COLUMNS = (*ROUTE_PATHS, "analytics")
+# Scopes to probe per client (clients:read is what GET /clients itself proves), in RESOURCE_SCOPES order.
+PROBED_SCOPES = tuple(dict.fromkeys(s for r, s in RESOURCE_SCOPES.items() if r != "clients"))
 
 
-def probe(client: LeadPantherClient, client_id: str) -> dict[str, str]:
-    """One limit=1 request per list route: 'ok', or the HTTP status that refused it."""
+def _status(error: LeadPantherError) -> str:
+    return f"{error.status or 'error'}"
+
+
+def probe(client: LeadPantherClient, client_id: str, paths: dict[str, str]) -> dict[str, str]:
+    """Per scope: 'ok', the HTTP status that refused it, or '-' (nothing to ask about: a per-record route and
+    no record)."""
     out: dict[str, str] = {}
-    first_post: Any = None
-    for resource, template in ROUTE_PATHS.items():
-        try:
-            response = client.get(
-                template.format(client_id=client_id), {"limit": 1}, route=resource, client_id=client_id
-            )
-            out[resource] = "ok"
-            if resource == "posts":
-                first_post = next(iter(response.payload.get("data") or []), None)
-        except AuthenticationError:
-            raise
-        except LeadPantherError as error:
-            out[resource] = f"{error.status or 'error'}"
-    # analytics:read, through the (assumed) engagement route of one post, when there is a post to ask about
-    out["analytics"] = "-"
-    if isinstance(first_post, dict) and isinstance(first_post.get("id"), str):
-        path = POST_ENGAGEMENT_PATH.format(client_id=client_id, post_id=first_post["id"])
-        try:
-            client.get(path, route="post_engagement", client_id=client_id)
-            out["analytics"] = "ok"
-        except AuthenticationError:
-            raise
-        except LeadPantherError as error:
-            out["analytics"] = f"{error.status or 'error'}"
+    first_ids: dict[str, str] = {}
+    for scope in PROBED_SCOPES:
+        out[scope] = "-"
+        for resource in (r for r, s in RESOURCE_SCOPES.items() if s == scope):
+            if resource in ROUTE_PATHS:
+                path, params = ROUTE_PATHS[resource].format(client_id=client_id), {"limit": 1}
+            elif resource in ANALYTICS_PARENTS and ANALYTICS_PARENTS[resource] in first_ids:
+                record_id = first_ids[ANALYTICS_PARENTS[resource]]
+                path, params = paths[resource].format(client_id=client_id, post_id=record_id,
+                                                      lead_magnet_id=record_id), None
+            else:
+                continue
+            try:
+                response = client.get(path, params, route=resource, client_id=client_id)
+            except AuthenticationError:
+                raise
+            except LeadPantherError as error:
+                out[scope] = _status(error)
+                break
+            out[scope] = "ok"
+            record = next(iter(response.payload.get("data") or []), None) if resource in ROUTE_PATHS else None
+            if isinstance(record, dict) and isinstance(record.get("id"), str):
+                first_ids[resource] = record["id"]
+            if resource not in ROUTE_PATHS:
+                break
     return out
+
+
+def pii_policy_line(config: LeadPantherSourceConfiguration) -> str:
+    return "PII policy: " + config.pii().describe()
 
 
 def run_check(
     print_line: Callable[[str], None] = print, api_key: str | None = None, base_url: str | None = None
 ) -> int:
-    key = check_api_key(api_key or config_value("sources.leadpanther.api_key", secret=True))
-    url = check_base_url(base_url or config_value("sources.leadpanther.base_url") or DEFAULT_BASE_URL)
-    with LeadPantherClient(url, key, max_concurrency=2, retry=RetryPolicy(max_retries=2)) as client:
+    explicit: dict[str, Any] = {k: v for k, v in {"api_key": api_key, "base_url": base_url}.items() if v}
+    config = resolve_source_config(**explicit)
+    paths = {"post_engagement": config.post_engagement_path,
+             "lead_magnet_analytics": config.lead_magnet_analytics_path}
+    retry = RetryPolicy(max_retries=2)
+    with LeadPantherClient(config.base_url, config.api_key, max_concurrency=2, retry=retry) as client:
         try:
             response = client.get(CLIENTS_PATH, {"limit": 100}, route="clients")
         except AuthenticationError as error:
@@ -59,18 +76,22 @@ def run_check(
             print_line(f"GET /clients failed: {error}")
             return 1
         clients: list[Any] = response.payload.get("data") or []
-        print_line(f"Key accepted by {url} (request_id {response.request_id}); {len(clients)} client(s) visible.")
-        header = f"{'client_id':<38} {'grant':<9} " + " ".join(f"{r:<12}" for r in COLUMNS)
+        print_line(
+            f"Key accepted by {config.base_url} (request_id {response.request_id}); {len(clients)} client(s) visible."
+        )
+        print_line(pii_policy_line(config))
+        header = f"{'client_id':<38} {'grant':<9} " + " ".join(f"{s:<17}" for s in PROBED_SCOPES)
         print_line(header)
         partial = False
         for record in clients:
             client_id = record.get("user_id", "?")
             grant = (record.get("grant") or {}).get("status", "-")
-            results = probe(client, client_id)
+            results = probe(client, client_id, paths)
             partial = partial or any(v not in ("ok", "-") for v in results.values())
-            print_line(f"{client_id:<38} {grant:<9} " + " ".join(f"{results[r]:<12}" for r in COLUMNS))
+            print_line(f"{client_id:<38} {grant:<9} " + " ".join(f"{results[s]:<17}" for s in PROBED_SCOPES))
         print_line(
             "ok = readable; 403 = missing scope or grant not active; 404 = unknown client or path; "
-            "analytics = analytics:read through one post's engagement route (- = no post to ask about)"
+            "analytics:read is asked through one post's (else one lead magnet's) configured analytics route; "
+            "- = no record to ask about"
         )
     return 3 if partial else 0

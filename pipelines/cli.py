@@ -198,9 +198,9 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     """The quick start's main job: the real sync when a key is configured, the demo otherwise."""
-    from pipelines.leadpanther_pipeline import config_value
+    from sources.leadpanther.configuration import resolve_source_config
 
-    if config_value("sources.leadpanther.api_key", secret=True):
+    if resolve_source_config(accept_partial=True).api_key:
         _say("An API key is configured: running the real sync (leadpanther-elt run).")
         return cmd_run(args)
     _say("No API key configured ([sources.leadpanther] api_key): running the demo against the emulator.")
@@ -290,15 +290,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _unexpected(error: Exception, args: argparse.Namespace) -> int:
     """Known problems in dlt's clothing (config, destination) get their own line; the rest one line + a file."""
-    from pipelines.destination import destination_error
-    from pipelines.leadpanther_pipeline import EXIT_CONFIG, EXIT_DESTINATION, EXIT_FAILED, config_error
+    from pipelines.destination import destination_config_error, destination_error
+    from pipelines.leadpanther_pipeline import EXIT_CONFIG, EXIT_DESTINATION, EXIT_FAILED
     from pipelines.tracebacks import one_line
+    from sources.leadpanther.configuration import config_error
 
-    problem = config_error(error)
+    name = getattr(args, "destination", None) or "duckdb"
+    problem = config_error(error) or destination_config_error(error, name)
     if problem is not None:
         _say(f"Configuration error: {problem}")
         return EXIT_CONFIG
-    destination = destination_error(error, getattr(args, "destination", None) or "duckdb", None)
+    destination = destination_error(error, name, None)
     if destination is not None:
         _say(f"Destination unavailable: {destination}")
         return EXIT_DESTINATION

@@ -16,7 +16,12 @@ from typing import Any, Optional
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.specs import BaseConfiguration
 
-from sources.leadpanther.helpers.errors import ConfigError, DestinationLockedError, DestinationUnavailableError
+from sources.leadpanther.helpers.errors import (
+    ConfigError,
+    DestinationLockedError,
+    DestinationUnavailableError,
+    exception_chain,
+)
 
 DEFAULT_DUCKDB_MEMORY = "256MB"
 DEFAULT_DUCKDB_LOCK_WAIT_S = 300.0
@@ -63,15 +68,6 @@ def lock_holder(message: str) -> str:
     return f"{match['program']} (PID {match['pid']})" if match else "another process"
 
 
-def exception_chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and all(current is not s for s in seen):
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
 def locked_error(path: str | Path, message: str, waited_s: float) -> DestinationLockedError:
     waited = f" after waiting {waited_s:.0f} s" if waited_s >= 1 else ""
     return DestinationLockedError(
@@ -105,6 +101,20 @@ def destination_error(
                 "Nothing of this run was loaded"
             )
     return None
+
+
+def destination_config_error(exc: BaseException, destination: str) -> ConfigError | None:
+    """dlt's "missing credentials" for a destination, as the keys a user sets."""
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+    missing = next((e for e in exception_chain(exc) if isinstance(e, ConfigFieldMissingException)), None)
+    if missing is None or "ClientConfiguration" not in missing.spec_name:
+        return None
+    return ConfigError(
+        f"the {destination} destination has no {', '.join(missing.fields)}: set [destination.{destination}] "
+        f"credentials in .dlt/secrets.toml or the env var DESTINATION__{destination.upper()}__CREDENTIALS "
+        "(for PostgreSQL: postgresql://user:password@host:5432/database)"
+    )
 
 
 def duckdb_lock_message(path: Path) -> str | None:

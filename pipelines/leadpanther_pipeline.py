@@ -18,28 +18,29 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
-from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sources.leadpanther import SyncLog, leadpanther_source
-from sources.leadpanther.helpers.config import SECRET_HINT
+from sources.leadpanther.configuration import check_explicit_pii_policy, config_error
 from sources.leadpanther.helpers.errors import (
     ConfigError,
     DestinationUnavailableError,
     LeadPantherError,
     StepFailedError,
+    exception_chain,
 )
+from sources.leadpanther.helpers.pii import base_category
 from sources.leadpanther.helpers.records import pii_hint
 from sources.leadpanther.settings import LIST_RESOURCES, PII_CATALOG, QUARANTINE_TABLE, SYNC_RUNS_TABLE
 
 from .deletions import mark_deleted
 from .destination import (
+    destination_config_error,
     destination_error,
     duckdb_lock_message,
     duckdb_settings,
-    exception_chain,
     lock_holder,
     wait_for_duckdb,
 )
@@ -54,14 +55,6 @@ DEFAULT_DUCKDB_FILE = "leadpanther_elt.duckdb"
 # or its file stayed locked: nothing of this run was loaded, re-run later.
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_PARTIAL, EXIT_DESTINATION = 0, 1, 2, 3, 4
 GIL_SWITCH_INTERVAL_S = 0.001
-
-
-def config_value(key: str, secret: bool = False) -> Any:
-    """A value from .dlt/*.toml or env vars, or None when it is absent or unreadable."""
-    try:
-        return dlt.secrets.get(key) if secret else dlt.config.get(key)
-    except Exception:
-        return None
 
 
 def use_releasing_arrow_pool() -> None:
@@ -198,8 +191,10 @@ class SyncResult:
                 )
         if self.log.quarantine:
             lines.append(f"  quarantined {len(self.log.quarantine)} record(s): see table {QUARANTINE_TABLE}")
+        if self.log.pii_policy:
+            lines.append("  PII policy: " + ", ".join(f"{c} {a}" for c, a in self.log.pii_policy.items()))
         for (table, column), category in sorted(self.log.suspected_pii.items()):
-            lines.append(f"  SUSPECTED PII: {table}.{column} looks like {category.removeprefix('suspected_')}")
+            lines.append(f"  SUSPECTED PII: {table}.{column} looks like {base_category(category)[0]}")
         if self.deleted_marked:
             marked = ", ".join(f"{t} {n}" for t, n in self.deleted_marked.items() if n)
             if marked:
@@ -290,6 +285,7 @@ def run_sync(
         options["resources"] = list(resources)
     result = SyncResult(log)
     try:
+        check_explicit_pii_policy(options.get("pii_policy"))
         source = leadpanther_source(sync_log=log, **options)
     except LeadPantherError as error:
         result.error = error
@@ -395,7 +391,12 @@ def _step_error(pipeline: dlt.Pipeline, exc: BaseException) -> LeadPantherError:
     if isinstance(exc, LeadPantherError):
         return exc
     name = pipeline.destination.destination_name
-    known = _unwrap(exc) or destination_error(exc, name, duckdb_file(pipeline)) or config_error(exc, name)
+    known = (
+        _unwrap(exc)
+        or destination_error(exc, name, duckdb_file(pipeline))
+        or destination_config_error(exc, name)
+        or config_error(exc)
+    )
     if known is not None:
         return known
     assert isinstance(exc, PipelineStepFailed)
@@ -426,29 +427,6 @@ def _run_transforms(pipeline: dlt.Pipeline) -> Any:
     except ImportError:
         return None
     return run_transforms(pipeline)
-
-
-def config_error(exc: BaseException, destination: str | None = None) -> ConfigError | None:
-    """dlt's config exceptions, re-said in terms of this connector's settings (never with values of secrets)."""
-    dlt_config_errors = (ConfigFieldMissingException, ConfigValueCannotBeCoercedException)
-    exc = next((e for e in exception_chain(exc) if isinstance(e, dlt_config_errors)), exc)
-    if isinstance(exc, ConfigFieldMissingException) and "ClientConfiguration" in exc.spec_name:
-        name = destination or exc.spec_name.removesuffix("ClientConfiguration").lower()
-        return ConfigError(
-            f"the {name} destination has no {', '.join(exc.fields)}: set [destination.{name}] credentials in "
-            f".dlt/secrets.toml or the env var DESTINATION__{name.upper()}__CREDENTIALS (e.g. "
-            "postgresql://user:password@host:5432/database)"
-        )
-    if isinstance(exc, ConfigFieldMissingException):
-        if "api_key" in exc.fields:
-            return ConfigError(f"no LeadPanther API key configured: {SECRET_HINT}")
-        return ConfigError(f"missing configuration: {', '.join(exc.fields)} in [sources.leadpanther]")
-    if isinstance(exc, ConfigValueCannotBeCoercedException):
-        shown = "<secret>" if exc.field_name in ("api_key", "pii_salt") else repr(exc.field_value)[:60]
-        return ConfigError(
-            f"[sources.leadpanther] {exc.field_name} = {shown} is not a valid {getattr(exc.hint, '__name__', exc.hint)}"
-        )
-    return None
 
 
 def _unwrap(exc: BaseException) -> LeadPantherError | None:

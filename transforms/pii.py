@@ -18,6 +18,8 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import build_scope
 
 from sources.leadpanther import settings as s
+from sources.leadpanther.helpers.pii import base_category
+from sources.leadpanther.helpers.pii import suspected as suspected_category
 from transforms.raw import RAW_TABLES
 from transforms.sql import RAW_PLACEHOLDER, SOURCE_DIALECT, Model
 
@@ -56,8 +58,8 @@ def raw_pii_from_schema(dlt_schema=None) -> dict[tuple[str, str], tuple[str, boo
                 if not col.get(s.PII_HINT):
                     continue
                 cat = col.get(s.PII_CATEGORY_HINT) or s.PII_CATALOG.get(table_name, {}).get(col_name)
-                cat = cat or "suspected"
-                suspected = str(cat).startswith("suspected")
+                cat = cat or suspected_category("unknown")
+                suspected = base_category(str(cat))[1]
                 if (table_name, col_name) not in found or suspected:
                     found[(table_name, col_name)] = (str(cat), suspected)
     return found

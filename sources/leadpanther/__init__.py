@@ -28,32 +28,14 @@ import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
+from .configuration import LeadPantherSourceConfiguration, PiiPolicyConfiguration, refuse_unknown_keys
 from .helpers.arrow_items import DLT_ITEM_ROWS, coalesce, linked_posts_table
 from .helpers.client import LeadPantherClient, RetryPolicy
-from .helpers.config import (
-    check_api_key,
-    check_base_url,
-    check_client_ids,
-    check_int,
-    check_mode,
-    check_page_size,
-    check_positive,
-    check_resources,
-)
 from .helpers.errors import LeadPantherError
-from .helpers.pii import PiiPolicy
 from .helpers.reading import SyncContext
 from .helpers.records import TableBuilder, column_hints
 from .helpers.sync_log import SyncLog
-from .settings import (
-    DEFAULT_BASE_URL,
-    DEFAULT_PAGE_SIZE,
-    LEAD_MAGNET_ANALYTICS_PATH,
-    LINKED_POSTS_TABLE,
-    LIST_RESOURCES,
-    POST_ENGAGEMENT_PATH,
-    PRIMARY_KEYS,
-)
+from .settings import LINKED_POSTS_TABLE, LIST_RESOURCES, PRIMARY_KEYS
 
 __all__ = ["leadpanther_source", "SyncLog", "LeadPantherError"]
 
@@ -73,62 +55,68 @@ class _ExpectedArrowHintNotice(logging.Filter):
 logging.getLogger("dlt").addFilter(_ExpectedArrowHintNotice())
 
 
-@dlt.source(name="leadpanther", max_table_nesting=0)
+@dlt.source(name="leadpanther", max_table_nesting=0, spec=LeadPantherSourceConfiguration)
 def leadpanther_source(
     api_key: TSecretStrValue = dlt.secrets.value,
-    base_url: str = DEFAULT_BASE_URL,
-    page_size: int = DEFAULT_PAGE_SIZE,
-    max_concurrency: int = 8,
-    client_ids: Sequence[str] | None = None,
-    resources: Sequence[str] | None = None,
-    mode: str = "auto",
-    reconcile_every_runs: int = 24,
-    reconcile_max_age_hours: float = 24.0,
-    cursor_lookback_s: float = 3600.0,
-    post_engagement_path: str = POST_ENGAGEMENT_PATH,
-    lead_magnet_analytics_path: str = LEAD_MAGNET_ANALYTICS_PATH,
-    pii_policy: dict[str, str] | None = None,
-    pii_salt: TSecretStrValue | None = None,
-    timeout_s: float = 30.0,
-    max_retries: int = 6,
-    backoff_s: float = 0.5,
+    base_url: str = dlt.config.value,
+    page_size: int = dlt.config.value,
+    max_concurrency: int = dlt.config.value,
+    client_ids: Sequence[str] | None = dlt.config.value,
+    resources: Sequence[str] | None = dlt.config.value,
+    mode: str = dlt.config.value,
+    reconcile_every_runs: int = dlt.config.value,
+    reconcile_max_age_hours: float = dlt.config.value,
+    cursor_lookback_s: float = dlt.config.value,
+    post_engagement_path: str = dlt.config.value,
+    lead_magnet_analytics_path: str = dlt.config.value,
+    pii_policy: PiiPolicyConfiguration | None = dlt.config.value,
+    pii_salt: TSecretStrValue | None = dlt.secrets.value,
+    timeout_s: float = dlt.config.value,
+    max_retries: int = dlt.config.value,
+    backoff_s: float = dlt.config.value,
     sync_log: Any = None,
 ) -> list[DltResource]:
     """Every accessible client's posts, lead magnets, leads, activity (and analytics) from LeadPanther.
 
-    `mode`: "auto" reconciles a client-route every `reconcile_every_runs` runs or when its last full scan
-    is older than `reconcile_max_age_hours`; "quick" never reconciles; "reconcile" always does.
-    `sync_log`: pass a `SyncLog` to read the run's per client-route status afterwards (the pipeline does).
+    Settings, their defaults and checks: `configuration.LeadPantherSourceConfiguration` (README
+    "Configuration"); dlt resolves them from arguments, env vars and .dlt/*.toml, and has checked them (raising
+    ConfigError) before this body runs. `sync_log`: pass a `SyncLog` to read the run's per client-route status
+    afterwards (the pipeline does).
     """
-    key = check_api_key(api_key)
-    url = check_base_url(base_url)
-    selected = check_resources(resources)
-    policy = PiiPolicy.from_config(pii_policy, pii_salt)
+    refuse_unknown_keys()
+    config = LeadPantherSourceConfiguration(
+        api_key=api_key, base_url=base_url, page_size=page_size, max_concurrency=max_concurrency,
+        client_ids=client_ids, resources=resources, mode=mode, reconcile_every_runs=reconcile_every_runs,
+        reconcile_max_age_hours=reconcile_max_age_hours, cursor_lookback_s=cursor_lookback_s,
+        post_engagement_path=post_engagement_path, lead_magnet_analytics_path=lead_magnet_analytics_path,
+        pii_policy=pii_policy, pii_salt=pii_salt, timeout_s=timeout_s, max_retries=max_retries, backoff_s=backoff_s,
+    )
+    config.on_resolved()  # a no-op check when dlt resolved it; the checks when called with plain values
+    policy = config.pii()
     log = sync_log if isinstance(sync_log, SyncLog) else SyncLog()
+    log.pii_policy = policy.effective()
     client = LeadPantherClient(
-        url,
-        key,
-        max_concurrency=check_int("max_concurrency", max_concurrency, 1, 64),
-        timeout_s=check_positive("timeout_s", timeout_s),
-        retry=RetryPolicy(
-            max_retries=check_int("max_retries", max_retries, 0, 20), backoff_s=check_positive("backoff_s", backoff_s)
-        ),
+        config.base_url,
+        config.api_key,
+        max_concurrency=config.max_concurrency,
+        timeout_s=config.timeout_s,
+        retry=RetryPolicy(max_retries=config.max_retries, backoff_s=config.backoff_s),
     )
     ctx = SyncContext(
         client,
-        page_size=check_page_size(page_size),
-        max_concurrency=max_concurrency,
-        client_ids=check_client_ids(client_ids),
-        mode=check_mode(mode),
-        reconcile_every_runs=check_int("reconcile_every_runs", reconcile_every_runs, 1, 10_000),
-        reconcile_max_age_hours=check_positive("reconcile_max_age_hours", reconcile_max_age_hours),
-        cursor_lookback_s=check_positive("cursor_lookback_s", cursor_lookback_s),
+        page_size=config.page_size,
+        max_concurrency=config.max_concurrency,
+        client_ids=tuple(config.client_ids) if config.client_ids is not None else None,
+        mode=config.mode,
+        reconcile_every_runs=config.reconcile_every_runs,
+        reconcile_max_age_hours=config.reconcile_max_age_hours,
+        cursor_lookback_s=config.cursor_lookback_s,
         policy=policy,
         log=log,
-        post_engagement_path=post_engagement_path,
-        lead_magnet_analytics_path=lead_magnet_analytics_path,
+        post_engagement_path=config.post_engagement_path,
+        lead_magnet_analytics_path=config.lead_magnet_analytics_path,
     )
-    return _resources(ctx, selected)
+    return _resources(ctx, tuple(config.resources))
 
 
 # A run emits each (client_id, id) of a list route at most once (the pager's seen-id set in `pages.Scan`;

@@ -21,7 +21,6 @@ PAGE_OVERLAP: Final = 2
 
 # Routes, relative to base_url. The two analytics paths are ASSUMED (the page names the scope only).
 CLIENTS_PATH: Final = "/clients"
-CLIENT_PATH: Final = "/clients/{client_id}"
 ROUTE_PATHS: Final[dict[str, str]] = {
     "posts": "/clients/{client_id}/posts",
     "lead_magnets": "/clients/{client_id}/lead-magnets",
@@ -43,7 +42,9 @@ RESOURCE_SCOPES: Final[dict[str, str]] = {
 }
 
 LIST_RESOURCES: Final = ("posts", "lead_magnets", "leads", "activity")
-ANALYTICS_RESOURCES: Final = ("post_engagement", "lead_magnet_analytics")
+# Per-record analytics routes and the list resource whose records they are read for.
+ANALYTICS_PARENTS: Final[dict[str, str]] = {"post_engagement": "posts", "lead_magnet_analytics": "lead_magnets"}
+ANALYTICS_RESOURCES: Final = tuple(ANALYTICS_PARENTS)
 ALL_RESOURCES: Final = ("clients", *LIST_RESOURCES, *ANALYTICS_RESOURCES)
 
 # Cursor per list resource. Activity has no updated_at (ASSUMED append-only), so it is read by created_at.

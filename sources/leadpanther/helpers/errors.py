@@ -6,6 +6,8 @@ texts are built only from the status, the route template, the client id and the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 
 class LeadPantherError(Exception):
     """Base class: anything this connector raises on purpose."""
@@ -110,3 +112,13 @@ class DestinationUnavailableError(LeadPantherError):
 
 class DestinationLockedError(DestinationUnavailableError):
     """The DuckDB file is held by another process (the duckdb CLI, a BI tool, another run) past the wait."""
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and its causes, outermost first (dlt wraps the exception that says what really happened)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        yield current
+        current = current.__cause__ or current.__context__

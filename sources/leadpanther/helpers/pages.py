@@ -44,7 +44,6 @@ class ScanSpec:
     # Rows are emitted when created_at >= created_floor or updated_at >= updated_floor; both None = emit all.
     created_floor: datetime | None = None
     updated_floor: datetime | None = None
-    cursor_field: str = "updated_at"
 
 
 @dataclass
@@ -102,10 +101,9 @@ def identity(record: Any) -> str:
 class Scan:
     """Iterate to get lists of records to emit; `outcome` holds counters, cursors and detected order."""
 
-    def __init__(self, client: LeadPantherClient, spec: ScanSpec, extra_params: dict[str, Any] | None = None):
+    def __init__(self, client: LeadPantherClient, spec: ScanSpec):
         self.client = client
         self.spec = spec
-        self.extra_params = extra_params or {}
         self.outcome = ScanOutcome(scan="early_stop" if spec.early_stop else "full")
 
     def __iter__(self) -> Iterator[list[dict[str, Any]]]:
@@ -218,7 +216,7 @@ class Scan:
 
     def _page(self, offset: int) -> tuple[list[Any], bool]:
         spec = self.spec
-        params = {"limit": spec.page_size, "offset": offset, **self.extra_params}
+        params = {"limit": spec.page_size, "offset": offset}
         for attempt in range(MAX_ENVELOPE_RETRIES + 1):
             response = self.client.get(
                 spec.path, params, route=spec.resource, client_id=spec.client_id, stats=self.outcome.stats

@@ -22,6 +22,17 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 PROFILE_URL_RE = re.compile(r"^https?://([a-z]{2,3}\.)?linkedin\.com/in/", re.IGNORECASE)
 SUSPECT_PATTERNS: dict[str, re.Pattern[str]] = {"email": EMAIL_RE, "profile_url": PROFILE_URL_RE}
 SUSPECT_SHARE = 0.5  # a column is suspected when at least half of its non-null string values match
+SUSPECTED_PREFIX = "suspected_"  # category of a column that only looks like personal data: suspected_email
+
+
+def suspected(category: str) -> str:
+    return f"{SUSPECTED_PREFIX}{category}"
+
+
+def base_category(category: str) -> tuple[str, bool]:
+    """('email', True) for 'suspected_email', ('email', False) for 'email'."""
+    is_suspected = category.startswith(SUSPECTED_PREFIX)
+    return category.removeprefix(SUSPECTED_PREFIX), is_suspected
 
 
 @dataclass(frozen=True)
@@ -51,12 +62,14 @@ class PiiPolicy:
         return cls(policies, salt.encode() if salt else None)
 
     def action(self, category: str) -> str:
-        base = category.removeprefix("suspected_")
-        return self.policies.get(base, DEFAULT_PII_POLICY)
+        return self.policies.get(base_category(category)[0], DEFAULT_PII_POLICY)
 
-    @property
-    def is_keep_all(self) -> bool:
-        return all(a == "keep" for a in self.policies.values())
+    def effective(self) -> dict[str, str]:
+        """The action per category, defaults included (what the run summary and `check` print)."""
+        return {category: self.action(category) for category in PII_CATEGORIES}
+
+    def describe(self) -> str:
+        return ", ".join(f"{category} {action}" for category, action in self.effective().items())
 
     def apply(self, category: str, values: list[Any]) -> list[Any]:
         action = self.action(category)
@@ -92,5 +105,5 @@ def suspect_category(values: Iterable[Any]) -> str | None:
     for category, pattern in SUSPECT_PATTERNS.items():
         hits = sum(1 for v in strings if pattern.search(v))
         if hits / len(strings) >= SUSPECT_SHARE:
-            return f"suspected_{category}"
+            return suspected(category)
     return None

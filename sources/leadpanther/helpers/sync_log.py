@@ -67,6 +67,7 @@ class SyncLog:
     statuses: list[RouteStatus] = field(default_factory=list)
     quarantine: list[QuarantinedRecord] = field(default_factory=list)
     suspected_pii: dict[tuple[str, str], str] = field(default_factory=dict)
+    pii_policy: dict[str, str] = field(default_factory=dict)  # effective action per category, for the summary
     fatal: LeadPantherError | None = None
     # background work to stop when the run ends, whatever happened (started scans dlt never consumed)
     cleanups: list[Callable[[], None]] = field(default_factory=list)
