@@ -7,7 +7,7 @@ import gc
 import json
 import sys
 
-from .config import ORDERS, PRESETS, EmulatorConfig, Faults
+from .config import HTTP_VERSIONS, ORDERS, PRESETS, EmulatorConfig, Faults
 from .models import Backend
 from .server import make_server
 
@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--preset", choices=sorted(PRESETS), default="demo")
     s.add_argument("--order", choices=ORDERS, default="newest")
+    s.add_argument("--http-version", choices=HTTP_VERSIONS, default="1.1", help="1.0: no keep-alive")
+    s.add_argument("--engagement-above-impressions", type=float, default=0.0, metavar="SHARE",
+                   help="share of published posts with more engagements than impressions")
     for knob in ("clients", "posts_per_client", "lead_magnets_per_client", "leads_per_client",
                  "activity_per_client"):
         s.add_argument("--" + knob.replace("_", "-"), type=int, default=None, help="override the preset")
@@ -62,6 +65,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
                     revoke_after=_revoke(args.revoke_after), churn_rate=args.churn_rate,
                     churn_rows=args.churn_rows)
     return EmulatorConfig(seed=args.seed, preset=args.preset, order=args.order, faults=faults,
+                          http_version=args.http_version,
+                          engagement_above_impressions=args.engagement_above_impressions,
                           clients=args.clients, posts_per_client=args.posts_per_client,
                           lead_magnets_per_client=args.lead_magnets_per_client,
                           leads_per_client=args.leads_per_client, activity_per_client=args.activity_per_client,

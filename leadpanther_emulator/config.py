@@ -23,6 +23,7 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 
 ORDERS = ("newest", "oldest", "unstable")
+HTTP_VERSIONS = ("1.1", "1.0")
 
 
 @dataclass
@@ -67,6 +68,12 @@ class EmulatorConfig:
     leads_per_client: int | None = None
     activity_per_client: int | None = None
     order: str = "newest"  # newest | oldest | unstable
+    # Behaviours the vendor leaves open (not faults: a real API may simply do this).
+    # "1.0": every response is HTTP/1.0 and closes its connection (no keep-alive).
+    http_version: str = "1.1"
+    # Share of published posts that are low-impression posts whose reactions + comments + reposts + clicks
+    # exceed their impressions (each engagement counts; impressions are viewable views only).
+    engagement_above_impressions: float = 0.0
     faults: Faults = field(default_factory=Faults)
     # Pre-generate every record at start-up (benchmarks: serving then costs no generation; ~2 KB a record).
     warm: bool = False
@@ -76,6 +83,10 @@ class EmulatorConfig:
             raise ValueError(f"unknown preset {self.preset!r}; choose from {sorted(PRESETS)}")
         if self.order not in ORDERS:
             raise ValueError(f"unknown order {self.order!r}; choose from {ORDERS}")
+        if self.http_version not in HTTP_VERSIONS:
+            raise ValueError(f"unknown http_version {self.http_version!r}; choose from {HTTP_VERSIONS}")
+        if not 0.0 <= self.engagement_above_impressions <= 1.0:
+            raise ValueError("engagement_above_impressions is a share from 0 to 1")
         if isinstance(self.faults, dict):
             self.faults = Faults.from_dict(self.faults)
 

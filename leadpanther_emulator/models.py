@@ -334,6 +334,19 @@ MAGNET_FIELDS = ("status", "delivery_mode", "keyword", "resource_name", "resourc
                  "text_template", "linked_posts", "hosted_page")
 
 
+def engagement_above_impressions(record: dict[str, Any], h: int) -> dict[str, Any]:
+    """A low-impression post whose engagements outnumber its impressions: 3-12 viewable views, and 1-4
+    reactions, comments, reposts and clicks each (a click or reaction can come from a view not counted as
+    viewable, and one person can react, comment and click)."""
+    impressions = 3 + h % 10
+    reactions, comments, reposts, clicks = (1 + (h >> shift) % 4 for shift in (8, 12, 16, 20))
+    while reactions + comments + reposts + clicks <= impressions:
+        reactions += 1
+        clicks += 1
+    return {**record, "impressions": impressions, "reactions": reactions, "comments": comments,
+            "reposts": reposts, "clicks": clicks}
+
+
 class Backend:
     """The whole emulated service: thread-safe (one lock around state changes and page resolution)."""
 
@@ -454,6 +467,11 @@ class Backend:
     def _derived(self, state: ClientState, resource: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         make = state.gen.engagement if resource == "post_engagement" else state.gen.analytics
         out = make(rec, i)
+        share = self.config.engagement_above_impressions
+        if share > 0 and resource == "post_engagement" and out["impressions"] > 0:
+            h = mix(state.colls["posts"].bad_key ^ 0xE1 ^ (i * GOLD & MASK64))
+            if (h >> 11) / 9007199254740992.0 < share:
+                out = engagement_above_impressions(out, h)
         rate = self.faults.bad_record_rate
         if rate > 0:
             h = mix(state.colls["posts"].bad_key ^ 0xDE ^ (i * GOLD & MASK64) ^ len(resource))

@@ -81,6 +81,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence default stderr logging
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        if self.server.backend.config.http_version == "1.0":  # no keep-alive: one request per connection
+            self.protocol_version = "HTTP/1.0"
+
     def do_GET(self) -> None:
         self._dispatch()
 
@@ -96,7 +101,7 @@ class Handler(BaseHTTPRequestHandler):
         if wait > 0:
             time.sleep(wait)
         self._due = 0.0
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"Content-Type: {content_type}",
+        lines = [f"{self.protocol_version} {status} {_REASONS.get(status, 'Status')}", f"Content-Type: {content_type}",
                  f"Content-Length: {len(body)}"]
         if request_id:
             lines.append(f"X-Request-Id: {request_id}")

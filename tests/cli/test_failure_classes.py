@@ -197,3 +197,33 @@ def test_unexpected_error_is_one_line_and_a_file_and_v_prints_it(emu, tmp_path: 
     assert_no_traceback(out)
     verbose = cli("run", "--duckdb-path", str(db), "-v", env=env)
     assert verbose.returncode == 1 and "Traceback" in verbose.stderr and "JSONDecodeError" in verbose.stderr
+
+
+@pytest.mark.parametrize("destination", DESTINATIONS)
+def test_default_run_with_engagement_above_impressions_exits_0(destination: str, tmp_path: Path) -> None:
+    """The API of issue 9: low-impression posts with more engagements than impressions. A ratio above 1 is
+    data, not a failure: the run exits 0 and the models keep those rates."""
+    config = EmulatorConfig(seed=43, preset="tiny", engagement_above_impressions=0.3)
+    dataset = f"lp_eng_{uuid.uuid4().hex[:8]}" if destination == "postgres" else "leadpanther"
+    with run_emulator(config) as emulator:
+        env = {**api_env(emulator), "DLT_PROJECT_DIR": str(tmp_path), "DESTINATION__POSTGRES__CREDENTIALS": PG_URL}
+        args = ["--destination", "postgres", "--dataset", dataset] if destination == "postgres" else []
+        try:
+            out = cli("run", *args, env=env)
+            assert out.returncode == 0, output(out)
+            assert "0 failed (error), 0 warning(s)" in out.stdout and out.stdout.splitlines()[-1] == "exit 0: loaded"
+            sql = f"select count(*) from {dataset}_models.fct_post_engagement where engagement_rate > 1"
+            if destination == "postgres":
+                import psycopg2
+
+                with psycopg2.connect(PG_URL) as con, con.cursor() as cur:
+                    cur.execute(sql)
+                    above = cur.fetchone()[0]
+            else:
+                with duckdb.connect(str(tmp_path / "data" / "leadpanther_elt.duckdb"), read_only=True) as con:
+                    above = con.execute(sql).fetchall()[0][0]
+        finally:
+            if destination == "postgres":
+                drop_pg_schemas(dataset)
+    assert above > 0
+    assert_no_traceback(out)
