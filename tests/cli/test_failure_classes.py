@@ -163,6 +163,31 @@ def test_duckdb_locked_past_the_wait_exits_4_naming_the_holder(emu, tmp_path: Pa
     assert_no_traceback(out)
 
 
+def test_what_a_locked_out_run_extracted_is_loaded_by_the_next(emu, tmp_path: Path) -> None:
+    db = tmp_path / "pending.duckdb"
+    env = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path), "DESTINATION__DUCKDB__LOCK_WAIT_S": "1"}
+    assert cli("run", "--duckdb-path", str(db), "--no-transform", env=env).returncode == 0
+    emu.insert("leads", emu.client_ids("active")[1], 4)
+    holder = _hold(db, 120)
+    try:
+        locked_out = cli("run", "--duckdb-path", str(db), "--no-transform", env=env)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert locked_out.returncode == 4, output(locked_out)
+    assert "extracting while waiting for it" in locked_out.stderr
+    assert list((tmp_path / "data" / "pipelines" / "leadpanther" / "load" / "normalized").iterdir())
+    emu.reset_request_log()
+    out = cli("run", "--duckdb-path", str(db), "--no-transform", env=env)
+    assert out.returncode == 0, output(out)
+    assert "load package(s) an earlier run had extracted but not loaded" in out.stdout  # data + run records
+    assert emu.request_counts().get("total", 0) > 0  # and it extracted anew, not only the old package
+    with duckdb.connect(str(db), read_only=True) as con:
+        leads = con.execute("select count(*) from leadpanther.leads").fetchall()[0][0]
+    assert leads == sum(len(emu.truth("leads", c)) for c in emu.client_ids("active"))
+    assert_no_traceback(out)
+
+
 def test_duckdb_locked_then_released_loads_after_extracting_meanwhile(emu, tmp_path: Path) -> None:
     db = tmp_path / "busy.duckdb"
     env = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path), "DESTINATION__DUCKDB__LOCK_WAIT_S": "60"}
