@@ -1,4 +1,4 @@
-"""`leadpanther-elt`: run, demo, check, transform, report.
+"""`leadpanther-elt`: run, demo, check, transform, dbt, report.
 
 Exit codes (README "Exit codes"): 0 loaded (data test warnings allowed); 1 failed, nothing of the run
 loaded (rejected key, API down, an unexpected error: one line + the file holding its traceback); 2 bad
@@ -153,12 +153,33 @@ def cmd_transform(args: argparse.Namespace) -> int:
     from pipelines.leadpanther_pipeline import EXIT_OK, EXIT_PARTIAL
     from transforms import run_transforms
 
-    result = run_transforms(_pipeline(args))
+    result = run_transforms(_pipeline(args), select=args.select)
     _say(result.summary())
     if result.failed_errors:
         _say(f"exit 3: {len(result.failed_errors)} error-severity data test(s) failed (listed above)")
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def cmd_dbt(args: argparse.Namespace) -> int:
+    """Any dbt command on the models, with the pipeline's destination and credentials (dlt's dbt runner)."""
+    from dlt.helpers.dbt.exceptions import DBTProcessingError
+
+    from transforms import run_dbt
+
+    dbt_args = [a for a in args.dbt_args if a != "--"]
+    if not dbt_args:
+        _say("usage: leadpanther-elt dbt [--duckdb-path F] <dbt command> [dbt args], e.g. docs generate")
+        return 2
+    words = 2 if dbt_args[0] in ("docs", "source") and len(dbt_args) > 1 else 1  # dbt's command groups
+    pipeline = _pipeline(args)
+    try:
+        target = run_dbt(pipeline, " ".join(dbt_args[:words]), dbt_args[words:])
+    except DBTProcessingError as error:
+        _say(f"dbt {' '.join(dbt_args)} failed: {error}")
+        return 1
+    _say(f"dbt {' '.join(dbt_args)}: done; artifacts in {target}")
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -249,9 +270,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_start)
     p = add("check", help="verify the key, its scopes and grants per client")
     p.set_defaults(func=cmd_check)
-    p = add("transform", help="(re)build the SQL models on the loaded data")
+    p = add("transform", help="dbt build: (re)build the models and run their data tests on the loaded data")
     destination_args(p)
+    p.add_argument("--select", default=None, help="dbt node selection, e.g. 'fct_post_engagement+' (default: all)")
     p.set_defaults(func=cmd_transform)
+    p = add(
+        "dbt",
+        help="any dbt command on the models with the pipeline's destination, e.g. `dbt docs generate`, "
+        "`dbt source freshness`",
+    )
+    destination_args(p)
+    p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="the dbt command and its arguments")
+    p.set_defaults(func=cmd_dbt)
     p = add("report", help="write the self-contained HTML report")
     destination_args(p)
     p.add_argument("--output", default=None)

@@ -33,7 +33,14 @@ from sources.leadpanther.helpers.errors import (
 )
 from sources.leadpanther.helpers.pii import base_category
 from sources.leadpanther.helpers.records import pii_hint
-from sources.leadpanther.settings import LIST_RESOURCES, PII_CATALOG, QUARANTINE_TABLE, SYNC_RUNS_TABLE
+from sources.leadpanther.settings import (
+    LIST_RESOURCES,
+    PII_CATALOG,
+    QUARANTINE_COLUMNS,
+    QUARANTINE_TABLE,
+    SYNC_RUNS_COLUMNS,
+    SYNC_RUNS_TABLE,
+)
 
 from .deletions import mark_deleted
 from .destination import (
@@ -214,25 +221,17 @@ class SyncResult:
         return lines
 
 
-SYNC_RUNS_COLUMNS: dict[str, dict[str, Any]] = {
-    "synced_at": {"data_type": "timestamp", "timezone": True},
-    "started_at": {"data_type": "timestamp", "timezone": True},
-    "finished_at": {"data_type": "timestamp", "timezone": True},
-    "http_status": {"data_type": "bigint"},
-    "error_code": {"data_type": "text"},
-    "error_message": {"data_type": "text"},
-    "request_id": {"data_type": "text"},
-    "order_detected": {"data_type": "text"},
-    "scan": {"data_type": "text"},
-    "duration_s": {"data_type": "double"},
-    "client_id": {"data_type": "text"},
-}
-QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
-    "record_id": {"data_type": "text"},
-    "client_id": {"data_type": "text"},
-    "raw_record": {"data_type": "text", **pii_hint(PII_CATALOG[QUARANTINE_TABLE]["raw_record"])},
-    "quarantined_at": {"data_type": "timestamp", "timezone": True},
-}
+def _column_hints(columns: tuple[tuple[str, str], ...]) -> dict[str, dict[str, Any]]:
+    """dlt column hints for the run's own tables, from their shapes in settings.py (the one contract)."""
+    return {
+        name: {"data_type": data_type, **({"timezone": True} if data_type == "timestamp" else {})}
+        for name, data_type in columns
+    }
+
+
+SYNC_RUNS_HINTS: dict[str, dict[str, Any]] = _column_hints(SYNC_RUNS_COLUMNS)
+QUARANTINE_HINTS: dict[str, dict[str, Any]] = _column_hints(QUARANTINE_COLUMNS)
+QUARANTINE_HINTS["raw_record"].update(pii_hint(PII_CATALOG[QUARANTINE_TABLE]["raw_record"]))
 
 
 def _runs_source(log: SyncLog) -> Any:
@@ -251,9 +250,9 @@ def _runs_source(log: SyncLog) -> Any:
     @dlt.source(name="leadpanther_runs", max_table_nesting=0)
     def leadpanther_runs() -> list[Any]:
         return [
-            dlt.resource(sync_rows, name=SYNC_RUNS_TABLE, write_disposition="append", columns=SYNC_RUNS_COLUMNS),
+            dlt.resource(sync_rows, name=SYNC_RUNS_TABLE, write_disposition="append", columns=SYNC_RUNS_HINTS),
             dlt.resource(
-                quarantine_rows, name=QUARANTINE_TABLE, write_disposition="append", columns=QUARANTINE_COLUMNS
+                quarantine_rows, name=QUARANTINE_TABLE, write_disposition="append", columns=QUARANTINE_HINTS
             ),
         ]
 
@@ -323,7 +322,7 @@ def run_sync(
         if result.error is None:
             result.deleted_marked = mark_deleted(pipeline, LIST_RESOURCES)
         if transform:
-            result.transform = _run_transforms(pipeline)
+            result.transform = _run_transforms(pipeline, log.run_id)
     except LeadPantherError as error:
         result.transform_error = error
     except Exception as exc:
@@ -421,12 +420,12 @@ def _short_gil_turns() -> Iterator[None]:
         sys.setswitchinterval(previous)
 
 
-def _run_transforms(pipeline: dlt.Pipeline) -> Any:
+def _run_transforms(pipeline: dlt.Pipeline, run_id: str) -> Any:
     try:
         from transforms import run_transforms
     except ImportError:
         return None
-    return run_transforms(pipeline)
+    return run_transforms(pipeline, run_id=run_id)
 
 
 def _unwrap(exc: BaseException) -> LeadPantherError | None:

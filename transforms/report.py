@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from transforms.sql import models_schema_name
+from transforms.runner import models_schema_name
 
 FUNNEL_STAGES = ("linked_posts_published", "comments", "keyword_matches", "leads", "leads_with_email",
                  "deliveries")

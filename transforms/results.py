@@ -2,32 +2,27 @@
 
 A failing data test is a *result*, never an exception: the load it tests is committed, and whether the run is
 red is the caller's decision (`failed_errors` -> exit 3 after the summary; `warnings` leave the exit code
-alone). Only a model that cannot be built raises, as `TransformError`.
+alone). Only a model that cannot be built raises, as `TransformError`. No I/O here: transforms/runner.py fills
+these from dbt's run_results.json and manifest.json.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-from sources.leadpanther.helpers.errors import LeadPantherError
+from sources.leadpanther.helpers.errors import TransformError
+
+__all__ = ["DataTestResult", "PiiColumn", "Severity", "TestStatus", "TransformError", "TransformResult"]
 
 Severity = Literal["error", "warn"]
 TestStatus = Literal["pass", "warn", "fail"]
 
 
-class TransformError(LeadPantherError):
-    """A model could not be built (SQL error, destination refused the statement)."""
-
-    hint = (
-        "the load itself is committed; fix the model or the destination and re-run `leadpanther-elt transform`"
-    )
-
-
 @dataclass(frozen=True)
 class DataTestResult:
-    """One data test's outcome. `severity` error = a contract of the model (keys, relationships): the model is
-    wrong when it fails. warn = an expectation about upstream data (ranges, funnel stages)."""
+    """One dbt data test's outcome. `severity` error = a contract of the model (keys, relationships): the model
+    is wrong when it fails. warn = an expectation about upstream data (ranges, funnel stages)."""
 
     model: str
     test: str
@@ -36,15 +31,19 @@ class DataTestResult:
     failures: int
     message: str = ""
 
-    @classmethod
-    def from_count(cls, model: str, test: str, severity: Severity, failures: int, message: str = "") -> DataTestResult:
-        status: TestStatus = "pass" if failures == 0 else ("fail" if severity == "error" else "warn")
-        return cls(model, test, severity, status, failures, message)
-
     def line(self) -> str:
         label = "ERROR" if self.status == "fail" else "WARN"
-        text = f"  {label:<5} {self.test} on {self.model}: {self.failures:,} failing row(s)"
-        return text + (f" ({self.message})" if self.message else "")
+        return f"  {label:<5} {self.test} on {self.model}: {self.failures:,} failing row(s)"
+
+
+@dataclass(frozen=True)
+class PiiColumn:
+    table_schema: str
+    table_name: str
+    column_name: str
+    category: str
+    layer: str  # raw | staging | intermediate | marts
+    suspected: bool = False
 
 
 @dataclass
@@ -52,36 +51,42 @@ class TransformResult:
     dataset_name: str
     models_schema: str
     dialect: str
+    run_id: str | None = None
     models_built: list[str] = field(default_factory=list)
+    # models dbt did not build this run (an upstream model failed, or an error-severity test on an upstream
+    # model failed): they keep their previous version
+    models_skipped: list[str] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
     missing_raw_tables: list[str] = field(default_factory=list)
     tests: list[DataTestResult] = field(default_factory=list)
-    pii_columns: list[Any] = field(default_factory=list)
-    suspected_pii: list[Any] = field(default_factory=list)
+    pii_columns: list[PiiColumn] = field(default_factory=list)
     duration_s: float = 0.0
 
     @property
     def failed_errors(self) -> list[DataTestResult]:
-        return [t for t in self.tests if t.status == "fail"]
+        return [t for t in self.tests if t.severity == "error" and t.status == "fail"]
 
     @property
     def warnings(self) -> list[DataTestResult]:
         return [t for t in self.tests if t.status == "warn"]
 
     @property
-    def pii_columns_tagged(self) -> int:
-        return len({(p.table, p.column) for p in self.pii_columns})
+    def suspected_pii(self) -> list[PiiColumn]:
+        return [p for p in self.pii_columns if p.suspected]
 
     def summary(self) -> str:
         lines = [
-            f"models: {len(self.models_built)} built in {self.models_schema} ({self.dialect}, "
-            f"{self.duration_s:.1f}s)",
-            *(f"  {n}: {c} rows" for n, c in self.row_counts.items()),
+            f"models: {len(self.models_built)} built in {self.models_schema} ({self.dialect}, {self.duration_s:.1f}s)",
+            *(f"  {name}: {n:,} rows" for name, n in self.row_counts.items()),
+        ]
+        if self.models_skipped:
+            lines.append(f"  NOT REBUILT (previous version kept): {', '.join(self.models_skipped)}")
+        lines += [
             f"data tests: {len(self.tests)} run, {len(self.failed_errors)} failed (error), "
             f"{len(self.warnings)} warning(s)",
             *(t.line() for t in (*self.failed_errors, *self.warnings)),
-            f"pii: {self.pii_columns_tagged} columns tagged (raw + models), {len(self.suspected_pii)} suspected",
-            *(f"  SUSPECTED PII: {p.table}.{p.column} ({p.category})" for p in self.suspected_pii),
+            f"pii: {len(self.pii_columns)} columns tagged (raw + models), {len(self.suspected_pii)} suspected",
+            *(f"  SUSPECTED PII: {p.table_name}.{p.column_name} ({p.category})" for p in self.suspected_pii),
         ]
         if self.missing_raw_tables:
             lines.append(f"raw tables absent (typed empty staging): {', '.join(self.missing_raw_tables)}")

@@ -213,3 +213,64 @@ PRIMARY_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "lead_magnet_analytics": ("client_id", "lead_magnet_id"),
     LINKED_POSTS_TABLE: ("client_id", "lead_magnet_id", "post_id"),
 }
+
+# Bookkeeping columns on every data table (the source adds them; see docs/tables.md).
+BOOKKEEPING_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    (CLIENT_ID, "text"),
+    (SYNCED_AT, _TS),
+    (DELETED_AT, _TS),
+)
+# lead_magnets__linked_posts: one row per (lead magnet, linked post) written from a lead magnet version.
+LINKED_POSTS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    (CLIENT_ID, "text"),
+    ("lead_magnet_id", "text"),
+    ("post_id", "text"),
+    (SYNCED_AT, _TS),
+    (DELETED_AT, _TS),
+)
+# The run's own tables (pipelines/leadpanther_pipeline.py writes them; sync_log.RouteStatus is the row).
+SYNC_RUNS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("run_id", "text"),
+    ("synced_at", _TS),
+    ("client_id", "text"),
+    ("resource", "text"),
+    ("run_mode", "text"),
+    ("started_at", _TS),
+    ("finished_at", _TS),
+    ("duration_s", "double"),
+    ("status", "text"),
+    ("http_status", "bigint"),
+    ("error_code", "text"),
+    ("error_message", "text"),
+    ("request_id", "text"),
+    ("rows", "bigint"),
+    ("pages", "bigint"),
+    ("requests", "bigint"),
+    ("retries", "bigint"),
+    ("quarantined", "bigint"),
+    ("order_detected", "text"),
+    ("scan", "text"),
+)
+QUARANTINE_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("run_id", "text"),
+    ("quarantined_at", _TS),
+    ("table_name", "text"),
+    ("client_id", "text"),
+    ("record_id", "text"),
+    ("reason", "text"),
+    ("raw_record", "text"),
+)
+
+
+def raw_tables() -> dict[str, dict[str, str]]:
+    """Every table this source writes -> column -> dlt data type, in column order: the one contract the
+    models' sources.yml is generated from (`python -m transforms.sources_yml`)."""
+    tables: dict[str, dict[str, str]] = {}
+    for table, columns in TABLE_COLUMNS.items():
+        shape = dict(BOOKKEEPING_COLUMNS)
+        shape.update({name: data_type for name, data_type, _ in columns})
+        tables[table] = shape
+    tables[LINKED_POSTS_TABLE] = dict(LINKED_POSTS_COLUMNS)
+    tables[SYNC_RUNS_TABLE] = dict(SYNC_RUNS_COLUMNS)
+    tables[QUARANTINE_TABLE] = dict(QUARANTINE_COLUMNS)
+    return tables

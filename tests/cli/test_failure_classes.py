@@ -88,9 +88,9 @@ def _transform(destination: str, tmp_path: Path, data: dict) -> subprocess.Compl
 def test_warn_test_failing_is_listed_and_exits_0(destination: str, tmp_path: Path) -> None:
     out = _transform(destination, tmp_path, _engagement(small_raw(), impressions=-5))
     assert out.returncode == 0, output(out)
-    assert "WARN  non_negative(impressions, reactions, engagement_comments, reposts, clicks) on fct_post_engagement" \
-        in out.stdout
-    assert "0 failed (error), 1 warning(s)" in out.stdout
+    assert "WARN  lp_accepted_range(impressions) on stg_leadpanther__post_engagement: 1 failing row(s)" in out.stdout
+    assert "WARN  lp_accepted_range(impressions) on fct_post_engagement: 1 failing row(s)" in out.stdout
+    assert "0 failed (error), 2 warning(s)" in out.stdout
     assert_no_traceback(out)
 
 
@@ -101,7 +101,7 @@ def test_error_test_failing_exits_3_after_the_summary(destination: str, tmp_path
     out = _transform(destination, tmp_path, data)
     assert out.returncode == 3, output(out)
     lines = out.stdout.splitlines()
-    error_line = next(i for i, line in enumerate(lines) if "ERROR not_null(client_id, post_id)" in line)
+    error_line = next(i for i, line in enumerate(lines) if "ERROR not_null(post_id)" in line)
     assert "on stg_leadpanther__posts" in lines[error_line]
     assert lines[-1].startswith("exit 3: ") and "error-severity data test(s) failed" in lines[-1]
     assert error_line < len(lines) - 1

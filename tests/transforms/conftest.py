@@ -11,7 +11,7 @@ import dlt
 import pyarrow as pa
 import pytest
 
-from transforms.raw import RAW_TABLES
+from sources.leadpanther.settings import raw_tables
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
@@ -21,16 +21,16 @@ ARROW_TYPES = {
     "bigint": pa.int64(),
     "bool": pa.bool_(),
     "double": pa.float64(),
-    "timestamptz": pa.timestamp("us", tz="UTC"),
+    "timestamp": pa.timestamp("us", tz="UTC"),
 }
 
 
 def arrow_table(table: str, rows: list[dict]) -> pa.Table:
-    spec = RAW_TABLES[table]
+    spec = raw_tables()[table]
     fields, cols = [], {}
     for col, typ in spec.items():
         values = [r.get(col) for r in rows]
-        if typ == "timestamptz":
+        if typ == "timestamp":
             values = [datetime.fromisoformat(v) if isinstance(v, str) else v for v in values]
         fields.append(pa.field(col, ARROW_TYPES[typ]))
         cols[col] = values

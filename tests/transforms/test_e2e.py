@@ -6,6 +6,7 @@ The marts' numbers are compared with an independent pandas computation from the 
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pandas as pd
@@ -22,10 +23,10 @@ from truth import (  # noqa: E402
 
 from leadpanther_emulator import EmulatorConfig, run_emulator  # noqa: E402
 from pipelines.leadpanther_pipeline import make_pipeline, run_sync  # noqa: E402
-from sources.leadpanther.settings import PII_CATALOG  # noqa: E402
+from sources.leadpanther.settings import PII_CATALOG, PII_CATEGORY_HINT, PII_HINT  # noqa: E402
 from transforms import run_transforms  # noqa: E402
-from transforms.pii import model_pii, raw_pii_from_schema  # noqa: E402
-from transforms.sql import load_models  # noqa: E402
+from transforms.pii import lineage_pii  # noqa: E402
+from transforms.runner import dbt_work_dir  # noqa: E402
 
 SEED = 7
 DESTS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -135,14 +136,15 @@ def test_every_pii_column_tagged_and_commented(loaded):
                 assert tagged[(ds, table, col)] == cat
                 assert f"PII (personal data): {cat}" in comments[(ds, table, col)]
     # the dlt schema carries the hints the source set
-    hinted = raw_pii_from_schema(p.default_schema)
-    assert ("leads", "email") in hinted
-    # every model column derived from a PII column (lineage computed independently here)
-    derived = model_pii(load_models(), hinted)
+    email = p.default_schema.tables["leads"]["columns"]["email"]
+    assert email[PII_HINT] and email[PII_CATEGORY_HINT] == "email"
+    # every model column derived from a PII column (lineage computed independently here, on dbt's compiled SQL)
+    manifest = json.loads((dbt_work_dir(p) / "target" / "manifest.json").read_text())
+    derived = [(table, col, cat) for (table, col), cats in lineage_pii(manifest, dest).items() for cat in cats]
     assert len(derived) >= 15
-    for d in derived:
-        assert tagged[(ms, d.table, d.column)] == d.category or (ms, d.table, d.column) in tagged
-        assert d.category in comments[(ms, d.table, d.column)], (d.table, d.column)
+    for table, col, cat in derived:
+        assert tagged[(ms, table, col)] == cat or (ms, table, col) in tagged
+        assert cat in comments[(ms, table, col)], (table, col)
     assert tagged[(ms, "dim_clients", "full_name")] == "name"
     assert tagged[(ms, "stg_leadpanther__leads", "email")] == "email"
 

@@ -1,54 +1,15 @@
-"""Models on a small hand-made raw dataset (fixtures/raw_small.json), on DuckDB and PostgreSQL."""
+"""The dbt project on a small hand-made raw dataset (fixtures/raw_small.json), on DuckDB and PostgreSQL."""
 
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
-import sqlglot
 from conftest import load_raw, small_raw
 
-from transforms import run_data_tests_only, run_transforms
-from transforms.data_tests import build_tests, unclassified_rates
-from transforms.pii import model_pii, output_columns, raw_pii_from_schema
-from transforms.sql import load_models, transpile_models
-
-
-def test_models_state_grain_and_key_and_order_comes_from_sql():
-    models = load_models()
-    names = list(models)
-    assert {"dim_clients", "fct_post_engagement", "fct_lead_funnel", "agg_client_daily"} <= set(names)
-    for name, m in models.items():
-        assert m.grain and m.key
-        for dep in m.depends_on:
-            assert names.index(dep) < names.index(name), (dep, name)
-        # raw tables (and so every assumed API field) are read in staging only
-        if m.layer != "staging":
-            assert not m.raw_tables, name
-    assert "stg_leadpanther__posts" in models["fct_post_engagement"].depends_on or any(
-        "stg_leadpanther__posts" in models[d].depends_on for d in models["fct_post_engagement"].depends_on
-    )
-    for table in ("clients", "posts", "lead_magnets", "leads", "activity", "post_engagement",
-                  "lead_magnet_analytics", "sync_runs", "_lp_quarantine"):
-        assert any(table in m.raw_tables for m in models.values()), table
-
-
-@pytest.mark.parametrize("dialect", ["bigquery", "snowflake", "postgres", "duckdb"])
-def test_models_transpile_and_parse_back(dialect):
-    out = transpile_models(dialect)
-    assert set(out) == set(load_models())
-    for name, sql in out.items():
-        tree = sqlglot.parse_one(sql, read=dialect)
-        assert tree.find(sqlglot.exp.Select) is not None, name
-
-
-def test_lineage_tags_pass_through_not_counts():
-    tags = {(p.table, p.column): p for p in model_pii(load_models(), raw_pii_from_schema())}
-    assert tags[("dim_clients", "full_name")].category == "name"
-    assert tags[("stg_leadpanther__leads", "email")].source_column == "email"
-    assert tags[("stg_leadpanther__posts", "post_text")].source_column == "text"
-    assert ("fct_post_engagement", "people_engaging") not in tags  # a count is not personal data
-    assert ("stg_leadpanther__leads", "has_email") not in tags  # a flag is not either
+from transforms import run_transforms
+from transforms.runner import dbt_work_dir
 
 
 def _comments(pipeline) -> dict[tuple[str, str, str], str]:
@@ -69,8 +30,8 @@ def test_small_dataset_numbers_tags_and_missing_tables(scratch_pipeline):
     p = scratch_pipeline
     load_raw(p, small_raw())
     r = run_transforms(p)
-    assert r.failed_errors == [] and r.warnings == [] and len(r.tests) > 40
-    assert all(t.status == "pass" for t in r.tests)
+    assert not r.failed_errors and not r.warnings and len(r.tests) > 40
+    assert not r.models_skipped and len(r.models_built) == 18
     assert set(r.missing_raw_tables) == {"post_engagement", "lead_magnet_analytics", "_lp_quarantine"}
     ds, ms = r.dataset_name, r.models_schema
     with p.sql_client() as c:
@@ -89,52 +50,139 @@ def test_small_dataset_numbers_tags_and_missing_tables(scratch_pipeline):
             f"select client_id, is_grant_active, can_read_posts from {ms}.dim_clients order by client_id")
         assert dim == [("u1", True, True), ("u2", False, False)]
         pii = c.execute_sql(f"select table_schema, table_name, column_name, category from {ms}.pii_columns")
+        stored = c.execute_sql(f"select count(*), count(distinct run_id) from {ms}.data_test_results")[0]
+    assert stored == (len(r.tests), 1)
     pii = {(s, t, col): cat for s, t, col, cat in pii}
     assert pii[(ds, "leads", "email")] == "email"
     assert pii[(ms, "dim_clients", "full_name")] == "name"
     assert pii[(ms, "stg_leadpanther__activity", "author_platform_id")] == "platform_id"
+    assert (ds, "post_engagement", "impressions") not in pii  # absent tables are not listed
     comments = _comments(p)
     for (s, t, col), cat in pii.items():
-        assert cat in comments[(s, t, col)], (s, t, col)
+        assert f"PII (personal data): {cat}" in comments[(s, t, col)], (s, t, col)
+    assert {(t.model, t.test) for t in r.tests} >= {
+        ("fct_lead_funnel", "lp_stages_never_increase(upper=comments, lower=keyword_matches)"),
+        ("fct_post_engagement", "relationships(client_id)"),
+        ("fct_lead_funnel", "lp_accepted_range(keyword_match_rate)"),
+    }
 
 
-def test_every_mart_rate_is_classified_and_only_proportions_are_bounded():
-    models = load_models()
-    columns = output_columns(models)
-    assert unclassified_rates(models, columns) == []
-    tests = {(t.model, t.test): t for t in build_tests(models, columns)}
-    assert ("fct_post_engagement", "proportion_in_0_1(engagement_rate)") not in tests  # a ratio: may exceed 1
-    assert tests[("fct_post_engagement", "proportion_in_0_1(comment_to_lead_rate)")].severity == "warn"
-    assert tests[("fct_lead_funnel", "proportion_in_0_1(keyword_match_rate)")].severity == "warn"
-    assert tests[("dim_clients", "unique(client_id)")].severity == "error"
-    assert tests[("agg_client_daily", "relationship(client_id -> dim_clients)")].severity == "error"
-    assert all(t.severity == "warn" for t in tests.values() if t.test.startswith("funnel_not_increasing"))
-
-
-def test_planted_defects_are_reported_with_their_severity_never_raised(scratch_pipeline):
+def test_engagement_rate_is_a_ratio_not_a_proportion(scratch_pipeline):
+    """engagements / impressions above 1 (low-impression posts) is correct data: no test fails or warns."""
     p = scratch_pipeline
     data = small_raw()
-    bad = copy.deepcopy(data)
-    bad["posts"][0]["id"] = None  # a post without id reaches staging
-    load_raw(p, bad)
-    r = run_transforms(p)  # reports, does not raise
-    failed = {(t.model, t.test) for t in r.failed_errors}
-    assert ("stg_leadpanther__posts", "not_null(client_id, post_id)") in failed
-    assert "ERROR not_null(client_id, post_id) on stg_leadpanther__posts" in r.summary()
+    data["post_engagement"] = [
+        {"client_id": "u1", "_lp_synced_at": "2025-01-10T00:00:00+00:00", "post_id": "p1", "impressions": 3,
+         "reactions": 4, "comments": 2, "reposts": 1, "clicks": 2, "captured_at": "2025-01-09T00:00:00+00:00"}
+    ]
     load_raw(p, data)
     r = run_transforms(p)
-    assert not r.failed_errors and not r.warnings
+    with p.sql_client() as c:
+        rate = c.execute_sql(f"select engagement_rate from {r.models_schema}.fct_post_engagement where post_id = 'p1'")
+    assert rate == [(3.0,)]
+    assert not r.failed_errors and not r.warnings, r.summary()
+
+
+def test_planted_defects_are_reported_not_raised(scratch_pipeline):
+    p = scratch_pipeline
+    data = small_raw()
+    load_raw(p, data)
+    before = run_transforms(p)
+    bad = copy.deepcopy(data)
+    bad["posts"][0]["id"] = None  # a post without id reaches staging: its key test fails (error)
+    load_raw(p, bad)
+    r = run_transforms(p, run_id="planted-1")
+    failed = {(t.model, t.test): t for t in r.failed_errors}
+    assert ("stg_leadpanther__posts", "not_null(post_id)") in failed
+    assert failed[("stg_leadpanther__posts", "not_null(post_id)")].failures == 1
+    # dbt skips what is built on a model that failed an error test: the previous version stays readable
+    assert "fct_post_engagement" in r.models_skipped and "stg_leadpanther__posts" in r.models_built
+    assert "ERROR not_null(post_id) on stg_leadpanther__posts: 1 failing row(s)" in r.summary()
     ms = r.models_schema
+    with p.sql_client() as c:
+        assert c.execute_sql(f"select count(*) from {ms}.fct_post_engagement")[0][0] == before.row_counts[
+            "fct_post_engagement"]
+        stored = c.execute_sql(
+            f"select model, test, severity, status, failures from {ms}.data_test_results "
+            f"where run_id = 'planted-1' and status <> 'pass'")
+    assert ("stg_leadpanther__posts", "not_null", "error", "fail", 1) in stored
+
+    load_raw(p, data)
+    assert not run_transforms(p).failed_errors
     with p.sql_client() as c:
         c.execute_sql(f"update {ms}.fct_lead_funnel set keyword_matches = comments + 1, "
                       f"keyword_match_rate = 1.5 where comments > 0")
-        c.execute_sql(f"update {ms}.fct_post_engagement set impressions = 1, engagement_rate = 6.0")
+        c.execute_sql(f"update {ms}.fct_post_engagement set impressions = 1, engagement_rate = 6.0")  # a ratio
         c.execute_sql(f"insert into {ms}.agg_client_daily (client_id, day) values ('nobody', date '2025-01-01')")
         c.execute_sql(f"insert into {ms}.dim_clients (client_id) values ('u1')")
-    results = {(t.model, t.test): t for t in run_data_tests_only(p)}
-    funnel = results[("fct_lead_funnel", "funnel_not_increasing(comments >= keyword_matches)")]
-    assert funnel.status == "warn" and funnel.severity == "warn" and funnel.failures > 0
-    assert results[("fct_lead_funnel", "proportion_in_0_1(keyword_match_rate)")].status == "warn"
-    assert results[("agg_client_daily", "relationship(client_id -> dim_clients)")].status == "fail"
-    assert results[("dim_clients", "unique(client_id)")].status == "fail"
-    assert all(t.status == "pass" for (m, _), t in results.items() if m == "fct_post_engagement")
+    r = run_transforms(p, command="test")
+    warned = {(t.model, t.test) for t in r.warnings}
+    errors = {(t.model, t.test) for t in r.failed_errors}
+    assert ("fct_lead_funnel", "lp_stages_never_increase(upper=comments, lower=keyword_matches)") in warned
+    assert ("fct_lead_funnel", "lp_accepted_range(keyword_match_rate)") in warned
+    assert ("agg_client_daily", "relationships(client_id)") in errors
+    assert ("dim_clients", "lp_unique_key(columns=['client_id'])") in errors
+    assert all(t.severity == "warn" for t in r.warnings) and all(t.severity == "error" for t in r.failed_errors)
+    assert "WARN  lp_accepted_range(keyword_match_rate) on fct_lead_funnel" in r.summary()
+    assert all(t.status == "pass" for t in r.tests if t.model == "fct_post_engagement")
+
+
+def test_model_build_failure_raises_transform_error(scratch_pipeline):
+    from transforms import TransformError
+
+    p = scratch_pipeline
+    load_raw(p, small_raw())
+    with p.sql_client() as c:  # a raw column of the wrong type: casting it in staging fails
+        c.execute_sql(f"alter table {p.dataset_name}.posts drop column published_at")
+        c.execute_sql(f"alter table {p.dataset_name}.posts add column published_at varchar")
+        c.execute_sql(f"update {p.dataset_name}.posts set published_at = 'not a time'")
+    with pytest.raises(TransformError) as err:
+        run_transforms(p)
+    # staging is a view on DuckDB (the cast fails where a table reads it), a table on PostgreSQL
+    assert "failed to build" in str(err.value) and "not a time" in str(err.value)
+
+
+def test_dbt_artifacts_live_in_the_pipeline_folder(scratch_pipeline):
+    p = scratch_pipeline
+    load_raw(p, small_raw())
+    run_transforms(p)
+    target = dbt_work_dir(p) / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert (target / "partial_parse.msgpack").exists()
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert {m["fqn"][1] for m in models} == {"staging", "intermediate", "marts", "governance"}
+    for m in models:
+        assert m["description"].startswith("One row per"), m["name"]  # the grain comes first
+        if m["fqn"][1] == "marts":
+            assert m["contract"]["enforced"] and all(c["data_type"] for c in m["columns"].values())
+        if m["fqn"][1] != "staging":  # only staging reads the raw tables (every ASSUMED field in one place)
+            assert not [d for d in m["depends_on"]["nodes"] if d.startswith("source.")], m["name"]
+    _assert_rates_classified(manifest)
+    read = {d for m in models for d in m["depends_on"]["nodes"] if d.startswith("source.")}
+    assert {s.rsplit(".", 1)[1] for s in read} == {s["name"] for s in manifest["sources"].values()}
+
+
+def _assert_rates_classified(manifest: dict) -> None:
+    """Every mart rate says in its schema.yml whether it is a proportion (a true subset over its superset:
+    tested within [0, 1], warn) or a ratio (engagement_rate: can exceed 1; only tested non-negative)."""
+    ranges: dict[tuple[str, str], dict] = {}
+    for t in manifest["nodes"].values():
+        if t["resource_type"] == "test" and (t.get("test_metadata") or {}).get("name") == "lp_accepted_range":
+            ranges[(t["attached_node"].rsplit(".", 1)[1], t["column_name"])] = t
+    kinds = {}
+    for m in manifest["nodes"].values():
+        if m["resource_type"] == "model" and m["fqn"][1] == "marts":
+            for col, info in m["columns"].items():
+                if col.endswith("_rate") or (info.get("meta") or {}).get("rate"):
+                    kind = (info.get("meta") or {}).get("rate")
+                    kinds[(m["name"], col)] = kind
+                    test = ranges[(m["name"], col)]
+                    assert test["config"]["severity"] == "warn"
+                    bound = test["test_metadata"]["kwargs"].get("max_value")
+                    assert (bound == 1) if kind == "proportion" else (kind == "ratio" and bound is None), (m, col)
+    assert kinds[("fct_post_engagement", "engagement_rate")] == "ratio"
+    assert {k for k, v in kinds.items() if v == "proportion"} == {
+        ("fct_post_engagement", "comment_to_lead_rate"),
+        ("fct_lead_funnel", "keyword_match_rate"),
+        ("fct_lead_funnel", "email_capture_rate"),
+    }

@@ -122,3 +122,10 @@ def exception_chain(exc: BaseException) -> Iterator[BaseException]:
         seen.append(current)
         yield current
         current = current.__cause__ or current.__context__
+
+
+class TransformError(LeadPantherError):
+    """A dbt model could not be built (SQL error, broken contract, destination refused). Data tests never
+    raise this: their results are reported. The load it follows stays committed."""
+
+    hint = "the load is committed; see the model's error above, fix it, then run `leadpanther-elt transform`"

@@ -1,12 +1,9 @@
--- Grain: one row per activity item (client_id, activity_id), with the post it is attributed to.
--- Key: client_id, activity_id
--- attributed_post_id: the item's own post_id; else the single current linked post of its lead magnet.
 with activity as (
-    select * from stg_leadpanther__activity
+    select * from {{ ref('stg_leadpanther__activity') }} as stg_leadpanther__activity
 ),
 
 single_post as (
-    select * from int_leadpanther__lead_magnet_single_post
+    select * from {{ ref('int_leadpanther__lead_magnet_single_post') }} as int_leadpanther__lead_magnet_single_post
 ),
 
 final as (

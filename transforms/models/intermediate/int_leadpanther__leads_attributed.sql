@@ -1,12 +1,9 @@
--- Grain: one row per lead (client_id, lead_id), with the post it is attributed to.
--- Key: client_id, lead_id
--- attributed_post_id: the lead's own post_id; else the single current linked post of its lead magnet.
 with leads as (
-    select * from stg_leadpanther__leads
+    select * from {{ ref('stg_leadpanther__leads') }} as stg_leadpanther__leads
 ),
 
 single_post as (
-    select * from int_leadpanther__lead_magnet_single_post
+    select * from {{ ref('int_leadpanther__lead_magnet_single_post') }} as int_leadpanther__lead_magnet_single_post
 ),
 
 final as (

@@ -1,8 +1,5 @@
--- Grain: one row per client and UTC day (client_id, day) with any post published, activity or lead.
--- Key: client_id, day
--- Engagement figures (latest snapshot per post) are counted on the post's publishing day.
 with clients as (
-    select client_id from dim_clients
+    select client_id from {{ ref('dim_clients') }} as dim_clients
 ),
 
 posts as (
@@ -14,7 +11,7 @@ posts as (
         sum(reactions) as reactions,
         sum(reposts) as reposts,
         sum(clicks) as clicks
-    from fct_post_engagement
+    from {{ ref('fct_post_engagement') }} as fct_post_engagement
     where status = 'published' and published_date is not null
     group by client_id, published_date
 ),
@@ -27,7 +24,7 @@ activity as (
         sum(case when source = 'messages' then 1 else 0 end) as messages,
         sum(case when source = 'comments' and keyword_matched then 1 else 0 end) as keyword_matches,
         count(distinct coalesce(author_platform_id, author_name)) as people_engaging
-    from stg_leadpanther__activity
+    from {{ ref('stg_leadpanther__activity') }} as stg_leadpanther__activity
     group by client_id, created_date
 ),
 
@@ -37,7 +34,7 @@ leads as (
         created_date as day,
         count(*) as leads,
         sum(case when has_email then 1 else 0 end) as emails_captured
-    from stg_leadpanther__leads
+    from {{ ref('stg_leadpanther__leads') }} as stg_leadpanther__leads
     group by client_id, created_date
 ),
 
@@ -53,17 +50,17 @@ final as (
     select
         spine.client_id,
         spine.day,
-        coalesce(posts.posts_published, 0) as posts_published,
-        posts.impressions,
-        posts.reactions,
-        posts.reposts,
-        posts.clicks,
-        coalesce(activity.comments, 0) as comments,
-        coalesce(activity.messages, 0) as messages,
-        coalesce(activity.keyword_matches, 0) as keyword_matches,
-        coalesce(activity.people_engaging, 0) as people_engaging,
-        coalesce(leads.leads, 0) as leads,
-        coalesce(leads.emails_captured, 0) as emails_captured
+        cast(coalesce(posts.posts_published, 0) as bigint) as posts_published,
+        cast(posts.impressions as bigint) as impressions,
+        cast(posts.reactions as bigint) as reactions,
+        cast(posts.reposts as bigint) as reposts,
+        cast(posts.clicks as bigint) as clicks,
+        cast(coalesce(activity.comments, 0) as bigint) as comments,
+        cast(coalesce(activity.messages, 0) as bigint) as messages,
+        cast(coalesce(activity.keyword_matches, 0) as bigint) as keyword_matches,
+        cast(coalesce(activity.people_engaging, 0) as bigint) as people_engaging,
+        cast(coalesce(leads.leads, 0) as bigint) as leads,
+        cast(coalesce(leads.emails_captured, 0) as bigint) as emails_captured
     from spine
     inner join clients on spine.client_id = clients.client_id
     left join posts on spine.client_id = posts.client_id and spine.day = posts.day

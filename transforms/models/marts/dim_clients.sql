@@ -1,14 +1,9 @@
--- Grain: one row per client account (client_id) currently served by GET /clients.
--- Key: client_id
--- can_read_<resource>: the latest sync of that resource for the client succeeded (true), was refused
--- with 403 (false: missing scope or inactive grant), or is unknown (NULL: never synced, other error).
--- last_synced_<resource>_at: start of the latest run whose sync of that resource succeeded.
 with clients as (
-    select * from stg_leadpanther__clients
+    select * from {{ ref('stg_leadpanther__clients') }} as stg_leadpanther__clients
 ),
 
 runs as (
-    select * from stg_leadpanther__sync_runs
+    select * from {{ ref('stg_leadpanther__sync_runs') }} as stg_leadpanther__sync_runs
 ),
 
 latest_run as (

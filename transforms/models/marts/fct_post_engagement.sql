@@ -1,16 +1,9 @@
--- Grain: one row per post (client_id, post_id) of a client in dim_clients, not deleted, any status.
--- Key: client_id, post_id
--- Activity and leads are attributed to posts as in int_leadpanther__*_attributed (DECISIONLOG.md).
--- Engagement figures come from the latest engagement snapshot: NULL when the route gave none.
--- engagement_rate = (reactions + engagement comments + reposts + clicks) / impressions;
--- comment_to_lead_rate = people who commented on the post and became a lead attributed to it (same name
--- within the client) / people who commented. Both NULL when the denominator is 0 or NULL.
 with posts as (
-    select * from stg_leadpanther__posts
+    select * from {{ ref('stg_leadpanther__posts') }} as stg_leadpanther__posts
 ),
 
 clients as (
-    select client_id from dim_clients
+    select client_id from {{ ref('dim_clients') }} as dim_clients
 ),
 
 activity_per_post as (
@@ -21,7 +14,7 @@ activity_per_post as (
         sum(case when source = 'messages' then 1 else 0 end) as messages,
         count(distinct coalesce(author_platform_id, author_name)) as people_engaging,
         sum(case when source = 'comments' and keyword_matched then 1 else 0 end) as keyword_matched_comments
-    from int_leadpanther__activity_attributed
+    from {{ ref('int_leadpanther__activity_attributed') }} as int_leadpanther__activity_attributed
     where attributed_post_id is not null
     group by client_id, attributed_post_id
 ),
@@ -33,7 +26,7 @@ leads_per_post as (
         count(*) as leads_attributed,
         sum(case when source = 'comments' then 1 else 0 end) as leads_from_comments,
         sum(case when has_email then 1 else 0 end) as leads_with_email
-    from int_leadpanther__leads_attributed
+    from {{ ref('int_leadpanther__leads_attributed') }} as int_leadpanther__leads_attributed
     where attributed_post_id is not null
     group by client_id, attributed_post_id
 ),
@@ -44,7 +37,7 @@ commenters as (
         attributed_post_id as post_id,
         coalesce(author_platform_id, author_name) as person,
         author_name
-    from int_leadpanther__activity_attributed
+    from {{ ref('int_leadpanther__activity_attributed') }} as int_leadpanther__activity_attributed
     where attributed_post_id is not null and source = 'comments'
 ),
 
@@ -58,7 +51,7 @@ conversions as (
     from commenters
     left join (
         select distinct client_id, attributed_post_id as post_id, full_name
-        from int_leadpanther__leads_attributed
+        from {{ ref('int_leadpanther__leads_attributed') }} as int_leadpanther__leads_attributed
         where attributed_post_id is not null and full_name is not null
     ) as lead_names
         on commenters.client_id = lead_names.client_id
@@ -68,7 +61,7 @@ conversions as (
 ),
 
 engagement as (
-    select * from stg_leadpanther__post_engagement
+    select * from {{ ref('stg_leadpanther__post_engagement') }} as stg_leadpanther__post_engagement
 ),
 
 joined as (
@@ -80,15 +73,15 @@ joined as (
         posts.published_at,
         posts.published_date,
         posts.linkedin_url,
-        coalesce(activity_per_post.comments, 0) as comments,
-        coalesce(activity_per_post.messages, 0) as messages,
-        coalesce(activity_per_post.people_engaging, 0) as people_engaging,
-        coalesce(activity_per_post.keyword_matched_comments, 0) as keyword_matched_comments,
-        coalesce(leads_per_post.leads_attributed, 0) as leads_attributed,
-        coalesce(leads_per_post.leads_from_comments, 0) as leads_from_comments,
-        coalesce(leads_per_post.leads_with_email, 0) as leads_with_email,
-        coalesce(conversions.commenters, 0) as commenters,
-        coalesce(conversions.commenters_converted, 0) as commenters_converted,
+        cast(coalesce(activity_per_post.comments, 0) as bigint) as comments,
+        cast(coalesce(activity_per_post.messages, 0) as bigint) as messages,
+        cast(coalesce(activity_per_post.people_engaging, 0) as bigint) as people_engaging,
+        cast(coalesce(activity_per_post.keyword_matched_comments, 0) as bigint) as keyword_matched_comments,
+        cast(coalesce(leads_per_post.leads_attributed, 0) as bigint) as leads_attributed,
+        cast(coalesce(leads_per_post.leads_from_comments, 0) as bigint) as leads_from_comments,
+        cast(coalesce(leads_per_post.leads_with_email, 0) as bigint) as leads_with_email,
+        cast(coalesce(conversions.commenters, 0) as bigint) as commenters,
+        cast(coalesce(conversions.commenters_converted, 0) as bigint) as commenters_converted,
         engagement.impressions,
         engagement.reactions,
         engagement.engagement_comments,
@@ -110,16 +103,10 @@ joined as (
 final as (
     select
         *,
-        case
-            when impressions > 0
-                then cast(
-                    coalesce(reactions, 0) + coalesce(engagement_comments, 0)
-                    + coalesce(reposts, 0) + coalesce(clicks, 0) as double
-                ) / impressions
-        end as engagement_rate,
-        case
-            when commenters > 0 then cast(commenters_converted as double) / commenters
-        end as comment_to_lead_rate
+        {{ leadpanther.safe_ratio(
+            'coalesce(reactions, 0) + coalesce(engagement_comments, 0) + coalesce(reposts, 0) + coalesce(clicks, 0)',
+            'impressions') }} as engagement_rate,
+        {{ leadpanther.safe_ratio('commenters_converted', 'commenters') }} as comment_to_lead_rate
     from joined
 )
 

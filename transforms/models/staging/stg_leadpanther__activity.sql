@@ -1,8 +1,5 @@
--- Grain: one row per activity item (client_id, activity_id): a comment or a message, not deleted.
--- Key: client_id, activity_id
--- Every activity field is ASSUMED; activity is append-only upstream, so the latest sync wins on repeats.
 with base as (
-    select * from raw.activity
+    select * from {{ leadpanther.staged_source('activity') }} as raw_activity
 ),
 
 fields as (
@@ -17,7 +14,7 @@ fields as (
         content,
         coalesce(keyword_matched, false) as keyword_matched,
         created_at,
-        cast(created_at at time zone 'UTC' as date) as created_date,
+        {{ leadpanther.utc_date('created_at') }} as created_date,
         _lp_synced_at as synced_at,
         _lp_deleted_at as deleted_at,
         row_number() over (partition by client_id, id order by _lp_synced_at desc) as version_rank

@@ -1,8 +1,5 @@
--- Grain: one row per client account (client_id = the client's user_id), latest version, not deleted.
--- Key: client_id
--- The grant is flattened by the source (grant__*); the grant status values are an ASSUMED field.
 with base as (
-    select * from raw.clients
+    select * from {{ leadpanther.staged_source('clients') }} as raw_clients
 ),
 
 fields as (

@@ -1,8 +1,5 @@
--- Grain: one row per lead magnet (client_id, lead_magnet_id): the latest analytics snapshot (cumulative
--- Key: client_id, lead_magnet_id
--- counters). ASSUMED route and fields.
 with base as (
-    select * from raw.lead_magnet_analytics
+    select * from {{ leadpanther.staged_source('lead_magnet_analytics') }} as raw_lead_magnet_analytics
 ),
 
 fields as (
@@ -13,7 +10,7 @@ fields as (
         requests,
         deliveries,
         captured_at,
-        cast(captured_at at time zone 'UTC' as date) as captured_date,
+        {{ leadpanther.utc_date('captured_at') }} as captured_date,
         _lp_deleted_at as deleted_at,
         row_number() over (
             partition by client_id, lead_magnet_id order by captured_at desc, _lp_synced_at desc

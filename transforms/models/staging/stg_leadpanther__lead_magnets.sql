@@ -1,8 +1,5 @@
--- Grain: one row per lead magnet (client_id, lead_magnet_id), latest version, not deleted.
--- Key: client_id, lead_magnet_id
--- status and the hosted_page fields are ASSUMED fields.
 with base as (
-    select * from raw.lead_magnets
+    select * from {{ leadpanther.staged_source('lead_magnets') }} as raw_lead_magnets
 ),
 
 fields as (

@@ -1,9 +1,5 @@
--- Grain: one row per lead (client_id, lead_id), latest version, not deleted.
--- Key: client_id, lead_id
--- Every lead field is ASSUMED (the vendor page only says leads carry personal data).
--- has_email: the email is present and not empty (a hashed email still counts; a redacted one, NULL, not).
 with base as (
-    select * from raw.leads
+    select * from {{ leadpanther.staged_source('leads') }} as raw_leads
 ),
 
 fields as (
@@ -20,7 +16,7 @@ fields as (
         company,
         lower(source) as source,
         created_at,
-        cast(created_at at time zone 'UTC' as date) as created_date,
+        {{ leadpanther.utc_date('created_at') }} as created_date,
         updated_at,
         _lp_synced_at as synced_at,
         _lp_deleted_at as deleted_at,

@@ -1,7 +1,5 @@
--- Grain: one row per post (client_id, post_id): the latest engagement snapshot. ASSUMED route and fields.
--- Key: client_id, post_id
 with base as (
-    select * from raw.post_engagement
+    select * from {{ leadpanther.staged_source('post_engagement') }} as raw_post_engagement
 ),
 
 fields as (

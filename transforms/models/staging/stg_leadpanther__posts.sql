@@ -1,8 +1,5 @@
--- Grain: one row per post (client_id, post_id), latest version, not deleted.
--- Key: client_id, post_id
--- published_at and linkedin_url are ASSUMED fields; published_date is the UTC day of published_at.
 with base as (
-    select * from raw.posts
+    select * from {{ leadpanther.staged_source('posts') }} as raw_posts
 ),
 
 fields as (
@@ -14,7 +11,7 @@ fields as (
         notes,
         scheduled_at,
         published_at,
-        cast(published_at at time zone 'UTC' as date) as published_date,
+        {{ leadpanther.utc_date('published_at') }} as published_date,
         theme_id,
         template_id,
         images,

@@ -1,8 +1,5 @@
--- Grain: one row per quarantined record version (run_id, table_name, record_id): records the source could
--- Key: run_id, table_name, quarantine_seq
--- not load as typed rows. raw_record is the record as served after the PII policy was applied.
 with base as (
-    select * from raw._lp_quarantine
+    select * from {{ leadpanther.staged_source('_lp_quarantine') }} as raw_lp_quarantine
 ),
 
 fields as (

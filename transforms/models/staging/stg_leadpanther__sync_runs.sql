@@ -1,8 +1,5 @@
--- Grain: one row per run, client and resource (run_id, resource, client_id); client_id is NULL for the
--- Key: run_id, resource, client_id?
--- clients resource.
 with base as (
-    select * from raw.sync_runs
+    select * from {{ leadpanther.staged_source('sync_runs') }} as raw_sync_runs
 ),
 
 fields as (
@@ -19,7 +16,7 @@ fields as (
         error_code,
         error_message,
         request_id,
-        rows as rows_loaded,
+        {{ adapter.quote('rows') }} as rows_loaded,
         pages,
         requests,
         retries,
