@@ -17,6 +17,11 @@ PRESETS: dict[str, dict[str, int]] = {
     # medium: 50 clients (40 with an active grant), 316,000 list records (252,800 readable)
     "medium": {"clients": 50, "posts_per_client": 1200, "lead_magnets_per_client": 20,
                "leads_per_client": 2300, "activity_per_client": 2800},
+    # agency: 10,000 client accounts (8,000 with an active grant) of 22 list records each, 176,000 readable
+    # list records + ~45,000 engagement/analytics records: many small clients, the shape that scales with
+    # the number of clients rather than records (run with warm=True in benchmarks)
+    "agency": {"clients": 10_000, "posts_per_client": 5, "lead_magnets_per_client": 2, "leads_per_client": 7,
+               "activity_per_client": 8},
     # large: 60 clients (48 active), 1,261,500 list records (1,009,200 readable) + engagement/analytics
     "large": {"clients": 60, "posts_per_client": 3000, "lead_magnets_per_client": 25,
               "leads_per_client": 9000, "activity_per_client": 9000},

@@ -58,6 +58,7 @@ def _pipeline(args: argparse.Namespace, *, pipeline_name: str | None = None):
         args.dataset,
         duckdb_path=args.duckdb_path,
         pipeline_name=pipeline_name or PIPELINE_NAME,
+        shard=getattr(args, "shard", None),
     )
 
 
@@ -98,8 +99,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         clients=_split(args.clients),
         resources=_split(args.resources),
+        shard=args.shard,
     )
-    return _finish(result, args)
+    code = _finish(result, args)
+    if args.shard and result.error is None:
+        _say(
+            f"shard {args.shard}: models not built (they read every shard's rows); when all shards have finished, "
+            f"run: {_self_command()} transform"
+        )
+    return code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -252,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--resources", default=None, help="comma-separated subset, e.g. posts,leads")
         p.add_argument("--mode", choices=("auto", "quick", "reconcile"), default=None, help="default from config: auto")
         p.add_argument("--no-transform", action="store_true", help="load only; skip the SQL models")
+        p.add_argument(
+            "--shard",
+            default=None,
+            metavar="K/N",
+            help="read only shard K of N (clients by a stable hash of their id), as its own pipeline; implies "
+            "--no-transform: run `transform` once after all shards",
+        )
 
     def demo_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--preset", default="demo", help="emulator dataset size: tiny, demo, medium, large")

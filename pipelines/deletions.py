@@ -4,11 +4,16 @@ A full scan (the initial load or a reconciliation) re-emits every row it reads w
 `_lp_synced_at`. So after such a scan completed for a client-route, a row of that client still carrying
 an older `_lp_synced_at` was not served any more: it gets `_lp_deleted_at`. The statement is derived from
 `sync_runs` alone, so it is idempotent and also heals a run that was killed after its load.
+
+Given `load_ids` (the loads a run committed), it touches only the clients whose `sync_runs` rows those
+loads carried: a shard marks its own clients' rows and never those of a shard loading into the same tables
+at the same time. (Load ids rather than the run's id: a run that finishes a killed run's pending load
+carries that run's rows.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import dlt
 
@@ -17,7 +22,9 @@ from sources.leadpanther.settings import DELETED_AT, SYNC_RUNS_TABLE, SYNCED_AT
 FULL_SCAN_MODES = ("initial", "reconcile")
 
 
-def mark_deleted(pipeline: dlt.Pipeline, tables: Iterable[str]) -> dict[str, int]:
+def mark_deleted(
+    pipeline: dlt.Pipeline, tables: Iterable[str], load_ids: Sequence[str] | None = None
+) -> dict[str, int]:
     marked: dict[str, int] = {}
     with pipeline.sql_client() as sql:
         existing = existing_tables(sql)
@@ -29,9 +36,12 @@ def mark_deleted(pipeline: dlt.Pipeline, tables: Iterable[str]) -> dict[str, int
                 continue
             target = sql.make_qualified_table_name(table)
             modes = ", ".join(f"'{m}'" for m in FULL_SCAN_MODES)
+            scope = ""
+            if load_ids is not None:
+                scope = f" AND client_id IN ({loaded_clients(sql, load_ids)} AND resource = '{table}')"
             last_full = (
                 f"SELECT client_id, max(synced_at) AS full_at FROM {runs} "
-                f"WHERE resource = '{table}' AND status = 'ok' AND run_mode IN ({modes}) GROUP BY client_id"
+                f"WHERE resource = '{table}' AND status = 'ok' AND run_mode IN ({modes}){scope} GROUP BY client_id"
             )
             condition = f"t.client_id = f.client_id AND t.{SYNCED_AT} < f.full_at AND t.{DELETED_AT} IS NULL"
             count_rows = sql.execute_sql(f"SELECT count(*) FROM {target} AS t JOIN ({last_full}) f ON {condition}")
@@ -50,3 +60,11 @@ def existing_tables(sql) -> set[str]:
         sql.dataset_name,
     )
     return {r[0] for r in rows or []}
+
+
+def loaded_clients(sql, load_ids: Sequence[str]) -> str:
+    """SELECT of the client ids whose `sync_runs` rows the given loads carried (add `AND resource = ...`)."""
+    if not all(isinstance(i, str) and i.replace(".", "").isdigit() for i in load_ids):
+        raise ValueError(f"not dlt load ids: {load_ids!r}")
+    ids = ", ".join(f"'{i}'" for i in load_ids) or "NULL"
+    return f"SELECT client_id FROM {sql.make_qualified_table_name(SYNC_RUNS_TABLE)} WHERE _dlt_load_id IN ({ids})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.destination import Destination
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -33,6 +35,7 @@ from sources.leadpanther.helpers.errors import (
 )
 from sources.leadpanther.helpers.pii import base_category
 from sources.leadpanther.helpers.records import pii_hint
+from sources.leadpanther.helpers.shards import Shard, parse_shard
 from sources.leadpanther.settings import (
     LIST_RESOURCES,
     PII_CATALOG,
@@ -52,6 +55,9 @@ from .destination import (
     wait_for_duckdb,
 )
 from .duplicate_keys import remove_duplicate_keys
+from .run_lock import duckdb_run_lock
+from .schema_race import run_retrying_schema_races
+from .state_history import prune_state_history
 
 PIPELINE_NAME = "leadpanther"
 DEFAULT_DATASET = "leadpanther"
@@ -100,10 +106,20 @@ def make_pipeline(
     pipelines_dir: str | os.PathLike[str] | None = None,
     pipeline_name: str = PIPELINE_NAME,
     duckdb_memory_limit: str | None = None,
+    shard: Shard | str | None = None,
 ) -> dlt.Pipeline:
     """A dlt pipeline for this project. DuckDB gets a file under data/ whose name cannot collide with the
-    dataset (a DuckDB file named like its dataset makes every query ambiguous)."""
+    dataset (a DuckDB file named like its dataset makes every query ambiguous).
+
+    A shard is its own pipeline (`<name>_shard_K`: its own state, so its own cursors) with its own staging
+    dataset (`<dataset>_staging_shard_K`): shards that merge at once into one dataset never share staging
+    tables (dlt#4297). Both names leave N out, so shard K keeps its cursors when N changes."""
     dataset_name = dataset_name or DEFAULT_DATASET
+    parsed = parse_shard(shard)
+    extra: dict[str, Any] = {}
+    if parsed is not None:
+        pipeline_name = shard_pipeline_name(pipeline_name, parsed)
+        extra["staging_dataset_name_layout"] = f"%s_staging_{parsed.suffix}"
     if destination == "duckdb":
         path = resolve_duckdb_path(duckdb_path)
         if path.stem == dataset_name:
@@ -114,9 +130,13 @@ def make_pipeline(
         path.parent.mkdir(parents=True, exist_ok=True)
         # A memory cap makes DuckDB spill large merges to disk instead of growing with the dataset.
         limit = duckdb_memory_limit or duckdb_settings().memory_limit
-        destination = dlt.destinations.duckdb(DuckDbCredentials(str(path), global_config={"memory_limit": limit}))
+        destination = dlt.destinations.duckdb(
+            DuckDbCredentials(str(path), global_config={"memory_limit": limit}), **extra
+        )
     elif destination == "postgres" and credentials is not None:
-        destination = dlt.destinations.postgres(credentials)
+        destination = dlt.destinations.postgres(credentials, **extra)
+    elif isinstance(destination, str) and extra:
+        destination = Destination.from_reference(destination, credentials=credentials, **extra)
     pipelines_dir = pipelines_dir or (project_dir() / "data" / "pipelines")
     return dlt.pipeline(
         pipeline_name=pipeline_name,
@@ -124,6 +144,13 @@ def make_pipeline(
         dataset_name=dataset_name,
         pipelines_dir=str(pipelines_dir),
     )
+
+
+SHARD_PIPELINE = re.compile(r"_shard_\d+$")
+
+
+def shard_pipeline_name(base: str, shard: Shard | None) -> str:
+    return base if shard is None else f"{base}_{shard.suffix}"
 
 
 @dataclass
@@ -136,6 +163,8 @@ class SyncResult:
     deleted_marked: dict[str, int] = field(default_factory=dict)
     duplicates_removed: dict[str, int] = field(default_factory=dict)
     pending_loaded: int = 0
+    schema_retries: list[str] = field(default_factory=list)  # causes of load retries after schema races
+    state_rows_pruned: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -214,6 +243,11 @@ class SyncResult:
             )
         if self.pending_loaded:
             lines.append(f"  loaded {self.pending_loaded} load package(s) an earlier run had extracted but not loaded")
+        if self.schema_retries:
+            lines.append(
+                f"  load retried {len(self.schema_retries)} time(s) after a schema update failed, as when shards "
+                f"create the same tables at once (last cause: {self.schema_retries[-1][:120]})"
+            )
         if self.error is not None:
             lines.append(f"  FAILED: {self.error}")
         if self.transform_error is not None:
@@ -240,7 +274,7 @@ def _runs_source(log: SyncLog) -> Any:
 
     def sync_rows() -> Any:
         log.close_open()
-        yield log.status_rows()
+        yield log.status_table(dlt.current.load_package_state()["load_id"])
 
     def quarantine_rows() -> Any:
         rows = log.quarantine_rows()
@@ -270,11 +304,16 @@ def run_sync(
     clients: Sequence[str] | None = None,
     resources: Sequence[str] | None = None,
     lock_wait_s: float | None = None,
+    shard: Shard | str | None = None,
     **source_options: Any,
 ) -> SyncResult:
-    """Extract, load and post-process one run. Options left None come from .dlt/*.toml or env vars."""
+    """Extract, load and post-process one run. Options left None come from .dlt/*.toml or env vars.
+
+    `shard` ("K/N") reads only shard K's clients, into a pipeline made with `make_pipeline(shard=...)`. A
+    shard never builds the models: they read every shard's rows, so `transform` runs once after all shards."""
     use_releasing_arrow_pool()
     log = SyncLog(progress=progress, verbose=verbose)
+    result = SyncResult(log)
     options = {k: v for k, v in source_options.items() if v is not None}
     if mode is not None:
         options["mode"] = mode
@@ -282,8 +321,12 @@ def run_sync(
         options["client_ids"] = list(clients)
     if resources:
         options["resources"] = list(resources)
-    result = SyncResult(log)
     try:
+        parsed = _check_shard(pipeline, shard, full_refresh)
+        if parsed is not None:
+            options["shard"] = str(parsed)
+            log.shard = str(parsed)
+            transform = False
         check_explicit_pii_policy(options.get("pii_policy"))
         source = leadpanther_source(sync_log=log, **options)
     except LeadPantherError as error:
@@ -295,13 +338,58 @@ def run_sync(
             raise
         result.error = inner
         return result
-    refresh = "drop_sources" if full_refresh else None
     say = progress or (lambda line: None)
     wait_s = lock_wait_s if lock_wait_s is not None else _lock_wait_s(pipeline)
     try:
+        with duckdb_run_lock(duckdb_file(pipeline), f"pipeline {pipeline.pipeline_name}", wait_s, say):
+            _load_and_mend(pipeline, result, source, full_refresh, transform, wait_s, say)
+    except DestinationUnavailableError as error:  # another run of ours held the DuckDB file too long
+        log.shutdown()
+        result.error = error
+    return result
+
+
+def _check_shard(pipeline: dlt.Pipeline, shard: Shard | str | None, full_refresh: bool) -> Shard | None:
+    parsed = parse_shard(shard)
+    if parsed is None:
+        if SHARD_PIPELINE.search(pipeline.pipeline_name):
+            raise ConfigError(
+                f"the pipeline {pipeline.pipeline_name!r} is a shard's (its state holds that shard's cursors): "
+                "run it with its shard K/N, or use a pipeline made without shard"
+            )
+        return None
+    if not pipeline.pipeline_name.endswith(f"_{parsed.suffix}"):
+        raise ConfigError(
+            f"shard {parsed} needs its own pipeline (its own state and staging dataset): make it with "
+            f"make_pipeline(..., shard={str(parsed)!r}), not the pipeline {pipeline.pipeline_name!r}"
+        )
+    if full_refresh:
+        raise ConfigError(
+            "--full-refresh drops the tables that every shard loads into; it cannot be run by one shard. "
+            "Run it once without --shard (it reloads every client), then the shards."
+        )
+    return parsed
+
+
+def _load_and_mend(
+    pipeline: dlt.Pipeline,
+    result: SyncResult,
+    source: Any,
+    full_refresh: bool,
+    transform: bool,
+    wait_s: float,
+    say: Callable[[str], None],
+) -> None:
+    log = result.log
+    refresh = "drop_sources" if full_refresh else None
+    try:
         with _short_gil_turns():
             result.pending_loaded = _load_pending(pipeline, wait_s, say)
-            result.load_info = _extract_and_load(pipeline, [source, _runs_source(log)], refresh, wait_s, say)
+            result.load_info = run_retrying_schema_races(
+                pipeline,
+                lambda: _extract_and_load(pipeline, [source, _runs_source(log)], refresh, wait_s, say),
+                on_retry=result.schema_retries.append,
+            )
     except (PipelineStepFailed, DestinationUnavailableError) as exc:
         log.shutdown()
         result.error = _step_error(pipeline, exc)
@@ -315,12 +403,16 @@ def run_sync(
         log.shutdown()
     log.close_open()
     if result.load_info is None:
-        return result
+        return
+    # The post-load steps touch only the clients whose rows this run's loads carried (their sync_runs rows):
+    # shards loading into one dataset at once never mend each other's rows.
+    loads = list(result.load_info.loads_ids)
     try:
         _wait_for_destination(pipeline, wait_s, say)
-        result.duplicates_removed = remove_duplicate_keys(pipeline, LIST_RESOURCES)
+        result.duplicates_removed = remove_duplicate_keys(pipeline, LIST_RESOURCES, load_ids=loads)
         if result.error is None:
-            result.deleted_marked = mark_deleted(pipeline, LIST_RESOURCES)
+            result.deleted_marked = mark_deleted(pipeline, LIST_RESOURCES, load_ids=loads)
+            result.state_rows_pruned = prune_state_history(pipeline)
         if transform:
             result.transform = _run_transforms(pipeline, log.run_id)
     except LeadPantherError as error:
@@ -330,7 +422,6 @@ def run_sync(
         if problem is None:
             raise
         result.transform_error = problem
-    return result
 
 
 def _lock_wait_s(pipeline: dlt.Pipeline) -> float:

@@ -34,6 +34,7 @@ from .helpers.client import LeadPantherClient, RetryPolicy
 from .helpers.errors import LeadPantherError
 from .helpers.reading import SyncContext
 from .helpers.records import TableBuilder, column_hints
+from .helpers.shards import parse_shard
 from .helpers.sync_log import SyncLog
 from .settings import LINKED_POSTS_TABLE, LIST_RESOURCES, PRIMARY_KEYS
 
@@ -75,13 +76,16 @@ def leadpanther_source(
     max_retries: int = dlt.config.value,
     backoff_s: float = dlt.config.value,
     sync_log: Any = None,
+    shard: Any = None,
 ) -> list[DltResource]:
     """Every accessible client's posts, lead magnets, leads, activity (and analytics) from LeadPanther.
 
     Settings, their defaults and checks: `configuration.LeadPantherSourceConfiguration` (README
     "Configuration"); dlt resolves them from arguments, env vars and .dlt/*.toml, and has checked them (raising
     ConfigError) before this body runs. `sync_log`: pass a `SyncLog` to read the run's per client-route status
-    afterwards (the pipeline does).
+    afterwards (the pipeline does). `shard`: "K/N" reads only the clients whose user_id hashes into shard K
+    of N (helpers/shards.py); not a config key, because a shard must also run as its own pipeline
+    (`make_pipeline(shard=...)`, what `leadpanther-elt run --shard K/N` does).
     """
     refuse_unknown_keys()
     config = LeadPantherSourceConfiguration(
@@ -115,6 +119,7 @@ def leadpanther_source(
         log=log,
         post_engagement_path=config.post_engagement_path,
         lead_magnet_analytics_path=config.lead_magnet_analytics_path,
+        shard=parse_shard(shard),
     )
     return _resources(ctx, tuple(config.resources))
 

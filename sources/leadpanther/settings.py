@@ -250,6 +250,7 @@ SYNC_RUNS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("quarantined", "bigint"),
     ("order_detected", "text"),
     ("scan", "text"),
+    ("shard", "text"),  # "K/N" when the run was shard K of N (README "Shards"), else NULL
 )
 QUARANTINE_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("run_id", "text"),

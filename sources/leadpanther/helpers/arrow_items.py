@@ -18,6 +18,7 @@ from .sync_log import RouteStatus, SyncLog
 
 BATCH_ROWS = 5_000  # rows per Arrow table a client-route builds: bounds memory per scan
 DLT_ITEM_ROWS = 20_000  # rows per item handed to dlt (batches of several client-routes joined)
+MAX_PIECES = 500  # ... or client-route batches per item, whichever comes first
 
 
 def build_items(
@@ -52,11 +53,19 @@ def coalesce(items: Iterator[Any], min_rows: int) -> Iterator[Any]:
             continue
         pending.append(item)
         rows += item.num_rows
-        if rows >= min_rows:
-            yield pa.concat_tables(pending, promote_options="default")
+        if rows >= min_rows or len(pending) >= MAX_PIECES:
+            yield _joined(pending)
             pending, rows = [], 0
     if pending:
-        yield pa.concat_tables(pending, promote_options="default")
+        yield _joined(pending)
+
+
+def _joined(pieces: list[pa.Table]) -> pa.Table:
+    """One table with one chunk per column. concat_tables alone keeps every piece (each with its own schema,
+    arrays and buffers: more metadata than data for a client with 5 rows) alive until dlt has written the
+    item; copying them into one chunk frees them at once. Measured with 10,000 clients of 22 records: extract
+    peak RSS 960 MB with concat alone, 800 MB with one chunk, ~440 MB with at most 500 pieces an item."""
+    return pa.concat_tables(pieces, promote_options="default").combine_chunks()
 
 
 def linked_posts_table(table: pa.Table) -> pa.Table | None:

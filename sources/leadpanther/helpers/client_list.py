@@ -13,16 +13,20 @@ from typing import Any
 from ..settings import CLIENTS_PATH, MAX_PAGE_SIZE
 from .client import CallStats, LeadPantherClient
 from .errors import AuthenticationError, LeadPantherError
+from .shards import Shard, owned_records
 from .sync_log import SyncLog
 
 
 class ClientList:
     """`GET /clients` (all pages) once per run, and the grant filter every route applies to it."""
 
-    def __init__(self, client: LeadPantherClient, log: SyncLog, client_ids: tuple[str, ...] | None) -> None:
+    def __init__(
+        self, client: LeadPantherClient, log: SyncLog, client_ids: tuple[str, ...] | None, shard: Shard | None = None
+    ) -> None:
         self.client = client
         self.log = log
         self.client_ids = client_ids  # the configured allow-list, None = every listed client
+        self.shard = shard  # only this shard's clients are read (None: all)
         self._records: list[dict[str, Any]] | None = None
         self._lock = threading.Lock()
 
@@ -62,6 +66,7 @@ class ClientList:
             if isinstance(error, AuthenticationError):
                 self.log.fatal = error
             raise
+        records = owned_records(records, self.shard)
         status.rows = len(records)
         self.log.finish(status, stats)
         return records
@@ -74,6 +79,8 @@ class ClientList:
             if isinstance(record, dict) and isinstance(record.get("user_id"), str):
                 listed[record["user_id"]] = record
         wanted = self.client_ids if self.client_ids is not None else tuple(listed)
+        if self.shard is not None:  # an allow-listed client of another shard is that shard's to read
+            wanted = tuple(c for c in wanted if self.shard.owns(c))
         for client_id in wanted:
             record = listed.get(client_id)
             if record is None:

@@ -14,6 +14,7 @@ from .client_list import ClientList
 from .pii import PiiPolicy
 from .planning import IncrementalRules, ScanPlanner
 from .scanning import ScanRunner
+from .shards import Shard
 from .sync_log import SyncLog
 
 
@@ -35,10 +36,11 @@ class SyncContext:
         log: SyncLog,
         post_engagement_path: str,
         lead_magnet_analytics_path: str,
+        shard: Shard | None = None,
     ) -> None:
         self.policy = policy
         self.log = log
-        self.clients = ClientList(client, log, client_ids)
+        self.clients = ClientList(client, log, client_ids, shard)
         rules = IncrementalRules(
             mode=mode,
             reconcile_every_runs=reconcile_every_runs,

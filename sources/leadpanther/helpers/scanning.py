@@ -22,6 +22,7 @@ from .pages import Scan
 from .pii import PiiPolicy
 from .planning import ScanPlanner
 from .records import TableBuilder
+from .shards import prune_foreign_cursors
 from .sync_log import SyncLog
 
 
@@ -60,6 +61,7 @@ class ScanRunner:
 
     def _fan_out(self, route: str) -> FanOut[str, Any]:
         state = dlt.current.resource_state(route)
+        prune_foreign_cursors(state.get("clients", {}), self.clients.shard)
         work: Callable[[str], Iterator[Any]] = lambda cid: self.scan_client(route, cid, state)  # noqa: E731
         return FanOut(
             self.clients.targets(route), work, workers=self.max_concurrency, queue_size=2 * self.max_concurrency

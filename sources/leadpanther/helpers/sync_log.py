@@ -14,12 +14,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
+
+from ..settings import SYNC_RUNS_COLUMNS
 from .client import CallStats
 from .errors import LeadPantherError
-from .records import QuarantinedRecord
+from .records import ARROW_TYPES, QuarantinedRecord
 
 
-@dataclass
+@dataclass(slots=True)
 class RouteStatus:
     run_id: str
     synced_at: datetime
@@ -51,11 +54,6 @@ class RouteStatus:
         self.request_id = stats.last_request_id or self.request_id
         self.http_status = stats.last_status or self.http_status
 
-    def row(self) -> dict[str, Any]:
-        row = asdict(self)
-        row.pop("live")
-        return row
-
 
 @dataclass
 class SyncLog:
@@ -64,6 +62,7 @@ class SyncLog:
     progress: Callable[[str], None] | None = None
     progress_every_s: float = 5.0
     verbose: bool = False  # also one progress line per finished client-route
+    shard: str | None = None  # "K/N" when the run is one shard; a column of sync_runs
     statuses: list[RouteStatus] = field(default_factory=list)
     quarantine: list[QuarantinedRecord] = field(default_factory=list)
     suspected_pii: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -156,9 +155,22 @@ class SyncLog:
     def partial(self) -> bool:
         return any(s.status in ("skipped", "failed") for s in self.statuses)
 
-    def status_rows(self) -> list[dict[str, Any]]:
+    def status_table(self, load_id: str) -> pa.Table:
+        """The `sync_runs` rows as one Arrow table. Not a list of dicts: at 10,000 clients a run has 80,000
+        status rows, which dlt's dict path loads into DuckDB as one INSERT ... VALUES statement (measured:
+        1.2 GB of RSS and 5 s to parse for 16,000 rows); Arrow goes through a parquet file.
+
+        dlt adds `_dlt_load_id` / `_dlt_id` to dict rows only, so they are set here: the post-load steps find a
+        load's clients by `_dlt_load_id`, and tables created by earlier versions hold `_dlt_id` NOT NULL."""
         with self._lock:
-            return [s.row() for s in self.statuses]
+            statuses = list(self.statuses)
+        columns = {}
+        for name, data_type in SYNC_RUNS_COLUMNS:
+            values = [self.shard] * len(statuses) if name == "shard" else [getattr(s, name) for s in statuses]
+            columns[name] = pa.array(values, ARROW_TYPES[data_type])
+        columns["_dlt_load_id"] = pa.array([load_id] * len(statuses), pa.string())
+        columns["_dlt_id"] = pa.array([f"{self.run_id}{i:x}" for i in range(len(statuses))], pa.string())
+        return pa.table(columns)
 
     def quarantine_rows(self) -> list[dict[str, Any]]:
         with self._lock:
