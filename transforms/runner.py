@@ -191,21 +191,31 @@ def _read_results(target: Path, result: TransformResult, failure: BaseException 
 def _test_result(node: dict[str, Any], r: dict[str, Any], nodes: dict[str, Any]) -> DataTestResult:
     attached = node.get("attached_node") or next(iter(node.get("depends_on", {}).get("nodes", [])), "")
     model = nodes.get(attached, {}).get("name") or attached.rsplit(".", 1)[-1]
-    meta = node.get("test_metadata") or {}
-    column = node.get("column_name")
-    test = f"{meta.get('name', node['name'])}({column})" if column else node["name"]
-    if meta and not column:
-        kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k != "model"}
-        test = f"{meta['name']}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
     status = str(r["status"])
     return DataTestResult(
         model=model,
-        test=test,
+        test=_test_label(node),
         severity="warn" if str(node.get("config", {}).get("severity", "error")).lower() == "warn" else "error",
         status="pass" if status == "pass" else ("warn" if status == "warn" else "fail"),
         failures=int(r.get("failures") or 0),
         message=str(r.get("message") or ""),
     )
+
+
+def _test_label(node: dict[str, Any]) -> str:
+    """`not_null(email)`, `lp_primary_key(client_id, post_id)`, `lp_stages_never_increase(upper=a, lower=b)`."""
+    meta = node.get("test_metadata") or {}
+    if not meta:
+        return node["name"]  # a singular test
+    if node.get("column_name"):
+        return f"{meta['name']}({node['column_name']})"
+    parts = []
+    for key, value in (meta.get("kwargs") or {}).items():
+        if key == "model":
+            continue
+        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(text if key == "columns" else f"{key}={text}")
+    return f"{meta['name']}({', '.join(parts)})"
 
 
 def _dbt_message(failure: BaseException | None) -> str:

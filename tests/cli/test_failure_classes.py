@@ -101,7 +101,7 @@ def test_error_test_failing_exits_3_after_the_summary(destination: str, tmp_path
     out = _transform(destination, tmp_path, data)
     assert out.returncode == 3, output(out)
     lines = out.stdout.splitlines()
-    error_line = next(i for i, line in enumerate(lines) if "ERROR not_null(post_id)" in line)
+    error_line = next(i for i, line in enumerate(lines) if "ERROR lp_primary_key(client_id, post_id)" in line)
     assert "on stg_leadpanther__posts" in lines[error_line]
     assert lines[-1].startswith("exit 3: ") and "error-severity data test(s) failed" in lines[-1]
     assert error_line < len(lines) - 1

@@ -93,11 +93,11 @@ def test_planted_defects_are_reported_not_raised(scratch_pipeline):
     load_raw(p, bad)
     r = run_transforms(p, run_id="planted-1")
     failed = {(t.model, t.test): t for t in r.failed_errors}
-    assert ("stg_leadpanther__posts", "not_null(post_id)") in failed
-    assert failed[("stg_leadpanther__posts", "not_null(post_id)")].failures == 1
+    assert ("stg_leadpanther__posts", "lp_primary_key(client_id, post_id)") in failed
+    assert failed[("stg_leadpanther__posts", "lp_primary_key(client_id, post_id)")].failures == 1
     # dbt skips what is built on a model that failed an error test: the previous version stays readable
     assert "fct_post_engagement" in r.models_skipped and "stg_leadpanther__posts" in r.models_built
-    assert "ERROR not_null(post_id) on stg_leadpanther__posts: 1 failing row(s)" in r.summary()
+    assert "ERROR lp_primary_key(client_id, post_id) on stg_leadpanther__posts: 1 failing row(s)" in r.summary()
     ms = r.models_schema
     with p.sql_client() as c:
         assert c.execute_sql(f"select count(*) from {ms}.fct_post_engagement")[0][0] == before.row_counts[
@@ -105,7 +105,7 @@ def test_planted_defects_are_reported_not_raised(scratch_pipeline):
         stored = c.execute_sql(
             f"select model, test, severity, status, failures from {ms}.data_test_results "
             f"where run_id = 'planted-1' and status <> 'pass'")
-    assert ("stg_leadpanther__posts", "not_null", "error", "fail", 1) in stored
+    assert ("stg_leadpanther__posts", "lp_primary_key", "error", "fail", 1) in stored
 
     load_raw(p, data)
     assert not run_transforms(p).failed_errors
@@ -121,7 +121,7 @@ def test_planted_defects_are_reported_not_raised(scratch_pipeline):
     assert ("fct_lead_funnel", "lp_stages_never_increase(upper=comments, lower=keyword_matches)") in warned
     assert ("fct_lead_funnel", "lp_accepted_range(keyword_match_rate)") in warned
     assert ("agg_client_daily", "relationships(client_id)") in errors
-    assert ("dim_clients", "lp_unique_key(columns=['client_id'])") in errors
+    assert ("dim_clients", "lp_primary_key(client_id)") in errors
     assert all(t.severity == "warn" for t in r.warnings) and all(t.severity == "error" for t in r.failed_errors)
     assert "WARN  lp_accepted_range(keyword_match_rate) on fct_lead_funnel" in r.summary()
     assert all(t.status == "pass" for t in r.tests if t.model == "fct_post_engagement")
