@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(open("pyproject.toml","rb").read()).hexdigest()[:12])')
+# The optional Dagster extra: installed for `make test` (its test must run), not for `make run`.
+DAGSTER_STAMP := $(subst .installed-,.dagster-,$(STAMP))
 
-.PHONY: setup run demo test lint bench soak clean
+.PHONY: setup setup-dagster run demo test lint bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +17,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+$(DAGSTER_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,dagster]"
+	rm -f $(VENV)/.dagster-*
+	touch $(DAGSTER_STAMP)
+
+setup-dagster: $(DAGSTER_STAMP)
+
 ## The main job: the real sync when an API key is configured, otherwise the demo (emulator -> DuckDB).
 run: setup
 	$(BIN)/leadpanther-elt start
@@ -23,7 +32,7 @@ demo: setup
 	$(BIN)/leadpanther-elt demo
 
 ## Every test, against the emulator, a DuckDB file, the local PostgreSQL and headless Chromium.
-test: setup
+test: setup setup-dagster
 	bash scripts/ensure-test-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest

@@ -47,13 +47,24 @@ def _counts(pipeline: Any, tables: list[str]) -> dict[str, int]:
 def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
     from pipelines.leadpanther_pipeline import make_pipeline, run_sync
 
-    pipeline = make_pipeline(
-        "duckdb",
-        "leadpanther",
-        duckdb_path=os.path.join(spec["workdir"], "ours.duckdb"),
-        pipelines_dir=os.path.join(spec["workdir"], "pipelines"),
-        pipeline_name="bench_ours",
-    )
+    if spec.get("destination") == "postgres":
+        pipeline = make_pipeline(
+            "postgres",
+            spec["dataset"],
+            credentials=spec["credentials"],
+            pipelines_dir=os.path.join(spec["workdir"], "pipelines"),
+            pipeline_name="bench_ours",
+            shard=spec.get("shard"),
+        )
+    else:
+        pipeline = make_pipeline(
+            "duckdb",
+            "leadpanther",
+            duckdb_path=os.path.join(spec["workdir"], "ours.duckdb"),
+            pipelines_dir=os.path.join(spec["workdir"], "pipelines"),
+            pipeline_name="bench_ours",
+            shard=spec.get("shard"),
+        )
     started = time.perf_counter()
     result = run_sync(
         pipeline,
@@ -65,6 +76,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         mode=spec.get("mode"),
         clients=spec.get("clients"),
         resources=spec["resources"],
+        shard=spec.get("shard"),
     )
     wall = time.perf_counter() - started
     statuses = result.log.statuses

@@ -13,6 +13,7 @@ from typing import Any
 from ..settings import CLIENTS_PATH, MAX_PAGE_SIZE
 from .client import CallStats, LeadPantherClient
 from .errors import AuthenticationError, LeadPantherError
+from .pages import Scan, ScanSpec
 from .shards import Shard, owned_records
 from .sync_log import SyncLog
 
@@ -43,24 +44,15 @@ class ClientList:
         return [r for r in self.records() if wanted is None or (isinstance(r, dict) and r.get("user_id") in wanted)]
 
     def _read_all(self) -> list[dict[str, Any]]:
+        """Paged like every list route (pages.Scan): overlapping pages catch clients added or removed while
+        the list is read, and each client is kept once; with 10,000 clients the list is 100+ pages long."""
         status = self.log.start("clients", None, "full")
-        stats = CallStats()
+        scan = Scan(self.client, ScanSpec("clients", CLIENTS_PATH, "", MAX_PAGE_SIZE, False, id_field="user_id"))
+        stats = scan.outcome.stats
         records: list[dict[str, Any]] = []
-        offset = 0
         try:
-            while True:
-                response = self.client.get(
-                    CLIENTS_PATH, {"limit": MAX_PAGE_SIZE, "offset": offset}, route="clients", stats=stats
-                )
-                stats.pages += 1
-                data = response.payload.get("data")
-                pagination = response.payload.get("pagination") or {}
-                if not isinstance(data, list):
-                    raise LeadPantherError("GET /clients did not return a data list", request_id=response.request_id)
-                records.extend(data)
-                offset += len(data)
-                if not data or pagination.get("has_more") is not True:
-                    break
+            for page in scan:
+                records.extend(page)
         except LeadPantherError as error:
             self.log.finish(status, stats, outcome="failed", error=error)
             if isinstance(error, AuthenticationError):

@@ -44,6 +44,7 @@ class ScanSpec:
     # Rows are emitted when created_at >= created_floor or updated_at >= updated_floor; both None = emit all.
     created_floor: datetime | None = None
     updated_floor: datetime | None = None
+    id_field: str = "id"  # what identifies a row of this list (GET /clients: user_id)
 
 
 @dataclass
@@ -90,9 +91,9 @@ class OrderTracker:
         return UNORDERED
 
 
-def identity(record: Any) -> str:
-    if isinstance(record, dict) and isinstance(record.get("id"), str):
-        return record["id"]
+def identity(record: Any, id_field: str = "id") -> str:
+    if isinstance(record, dict) and isinstance(record.get(id_field), str):
+        return record[id_field]
     # No usable id: the whole record is its identity (two different id-less records must never collapse).
     serialized = orjson.dumps(record, default=str, option=orjson.OPT_SORT_KEYS)
     return "raw:" + hashlib.blake2b(serialized, digest_size=16).hexdigest()
@@ -135,7 +136,7 @@ class Scan:
         while True:
             ask = max(0, offset - len(tail))
             rows, has_more = self._page(ask)
-            ids = [identity(r) for r in rows]
+            ids = [identity(r, self.spec.id_field) for r in rows]
             start = 0
             if tail:
                 if ids[: len(tail)] == tail:
@@ -208,7 +209,7 @@ class Scan:
                 return None
             probe = max(0, probe - step)
             rows, has_more = self._page(probe)
-            ids = [identity(r) for r in rows]
+            ids = [identity(r, self.spec.id_field) for r in rows]
             found = _anchor(ids, tail)
             if found is not None:
                 return probe, rows, ids, has_more, found
