@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 $(DAGSTER_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e ".[dev,dagster]"
+	$(BIN)/pip install --quiet --no-compile -e ".[dev,dagster]"
 	rm -f $(VENV)/.dagster-*
 	touch $(DAGSTER_STAMP)
 
