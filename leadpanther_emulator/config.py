@@ -29,6 +29,8 @@ PRESETS: dict[str, dict[str, int]] = {
 
 ORDERS = ("newest", "oldest", "unstable")
 HTTP_VERSIONS = ("1.1", "1.0")
+# Route handler -> name in Faults.absent_routes (the ASSUMED routes a real account may not have).
+ABSENTABLE_ROUTES = {"get_engagement": "post_engagement", "get_analytics": "lead_magnet_analytics"}
 
 
 @dataclass
@@ -49,6 +51,9 @@ class Faults:
     revoke_after: dict[str, int] = field(default_factory=dict)  # client_id -> grant revoked after n requests
     churn_rate: float = 0.0  # fraction of list requests before which that client-route churns
     churn_rows: int = 1  # rows inserted, updated and deleted per churn event (each)
+    # Routes this API does not have (the vendor documents neither analytics path): answered 404
+    # route_not_found for every id. Names: "post_engagement", "lead_magnet_analytics".
+    absent_routes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +65,9 @@ class Faults:
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown fault switches: {sorted(unknown)}")
+        absent = set(data.get("absent_routes") or ()) - set(ABSENTABLE_ROUTES)
+        if absent:
+            raise ValueError(f"absent_routes: unknown route(s) {sorted(absent)}; choose from {ABSENTABLE_ROUTES}")
         return cls(**data)
 
 

@@ -77,6 +77,17 @@ def parse_iso_ms(value: str) -> int | None:
     return int(dt.timestamp() * 1000)
 
 
+GROWTH_HALF_LIFE_DAYS = 7.0
+
+
+def growth(age_ms: int) -> float:
+    """Share of its lifetime figures a post (or lead magnet) has reached at an age: half after a week, 3/4
+    after two, and so on; 0 before it exists. Monotonic, so figures never shrink as the clock advances."""
+    if age_ms <= 0:
+        return 0.0
+    return 1.0 - 0.5 ** (age_ms / DAY_MS / GROWTH_HALF_LIFE_DAYS)
+
+
 def uuid_from(h1: int, h2: int) -> str:
     x = f"{h1:016x}{h2:016x}"
     return f"{x[0:8]}-{x[8:12]}-4{x[12:15]}-{'89ab'[h2 & 3]}{x[15:18]}-{x[18:30]}"
@@ -511,29 +522,34 @@ class ClientGen:
             "created_at": fmt_ms(created),
         }
 
-    def engagement(self, post: dict[str, Any], i: int) -> dict[str, Any]:
-        captured = fmt_ms(self.ref_ms)
+    def engagement(self, post: dict[str, Any], i: int, as_of_ms: int) -> dict[str, Any]:
+        """Figures of a post as of a simulated day: its lifetime totals times how far it has grown by then."""
+        captured = fmt_ms(as_of_ms)
         if post.get("status") != "published":
             return {"post_id": post.get("id"), "impressions": 0, "reactions": 0, "comments": 0, "reposts": 0,
                     "clicks": 0, "captured_at": captured}
         d = Draw(self.layouts["posts"].ckey ^ 0xE96 ^ (i * GOLD & MASK64))
-        impressions = 150 + d.int(25_000)
+        grown = growth(as_of_ms - (parse_iso_ms(post.get("published_at") or "") or as_of_ms))
+        impressions = int((150 + d.int(25_000)) * grown)
         reactions = impressions * (1 + d.int(7)) // 100
         return {"post_id": post.get("id"), "impressions": impressions, "reactions": reactions,
                 "comments": reactions * d.int(40) // 100, "reposts": reactions * d.int(10) // 100,
                 "clicks": impressions * d.int(4) // 100, "captured_at": captured}
 
-    def analytics(self, magnet: dict[str, Any], i: int) -> dict[str, Any]:
-        captured = fmt_ms(self.ref_ms)
+    def analytics(self, magnet: dict[str, Any], i: int, as_of_ms: int) -> dict[str, Any]:
+        """Figures of a lead magnet as of a simulated day, grown since it was created (like a post's)."""
+        captured = fmt_ms(as_of_ms)
         if magnet.get("status") == "draft":
             return {"lead_magnet_id": magnet.get("id"), "views": 0, "requests": 0, "deliveries": 0,
                     "captured_at": captured}
         d = Draw(self.layouts["lead_magnets"].ckey ^ 0xA7A ^ (i * GOLD & MASK64))
+        grown = growth(as_of_ms - (parse_iso_ms(magnet.get("created_at") or "") or as_of_ms))
         # Sized on this client's leads per lead magnet, so the funnel reads plausibly: views > requests
         # (people who asked) >= leads, and deliveries close to the leads that left an email.
         leads_per_magnet = max(1, self.layouts["leads"].n // max(1, self.layouts["lead_magnets"].n))
         requests = leads_per_magnet * (100 + d.int(40)) // 100
-        views = requests * (3 + d.int(10))
-        deliveries = leads_per_magnet * (55 + d.int(25)) // 100
+        views = int(requests * (3 + d.int(10)) * grown)
+        deliveries = int(leads_per_magnet * (55 + d.int(25)) // 100 * grown)
+        requests = int(requests * grown)
         return {"lead_magnet_id": magnet.get("id"), "views": views, "requests": requests,
                 "deliveries": deliveries, "captured_at": captured}

@@ -100,6 +100,7 @@ class Collection:
         self.updated: dict[int, dict[str, Any]] = {}  # base index -> current record
         self.extra: dict[int, dict[str, Any]] = {}  # inserted index -> record
         self.ins: list[tuple[str, str, int]] = []  # (created_at, id, index) of live inserted rows, ascending
+        self.ins_rank: dict[int, int] = {}  # inserted index -> base rows created before it (n: after them all)
         self.next_index = self.n
         self.views: dict[tuple[str, Any], tuple[array, list[int]]] = {}
         self.mutations = 0
@@ -208,6 +209,10 @@ class Collection:
             while gcd(a, total) != 1:
                 a += 1
             c = ((self.lay.ckey >> 20) + self.mutations * 7919 + len(self.ins)) % total  # reshuffles on change
+        # Oldest-order place of each inserted row: after the base rows, except backdated ones (unfiltered lists)
+        merged = [nbase + j for j in range(len(ins))]
+        if arr is None and any(self.ins_rank[t[2]] < self.n for t in ins):
+            merged = [self.ins_rank[t[2]] - bisect_left(deleted, self.ins_rank[t[2]]) + j for j, t in enumerate(ins)]
         for q in range(offset, end):
             if order == "newest":
                 k = total - 1 - q
@@ -215,12 +220,13 @@ class Collection:
                 k = q
             else:
                 k = (a * q + c) % total
-            if k < nbase:
-                v = self._unrank(k, deleted)
-                yield self._row_at(v if arr is None else arr[v])
-            else:
-                i = ins[k - nbase][2]
+            j = bisect_left(merged, k)
+            if j < len(merged) and merged[j] == k:
+                i = ins[j][2]
                 yield i, self.extra[i]
+            else:
+                v = self._unrank(k - j, deleted)
+                yield self._row_at(v if arr is None else arr[v])
 
     def page(self, order: str, offset: int, limit: int, flt: tuple[str, Any] | None, bad_rate: float,
              ) -> tuple[list[dict[str, Any]], bool]:
@@ -250,7 +256,21 @@ class Collection:
     def add(self, i: int, rec: dict[str, Any]) -> None:
         self.mutations += 1
         self.extra[i] = rec
+        self.ins_rank[i] = self._base_rank(parse_iso_ms(rec["created_at"]) or 0)
         insort(self.ins, (rec["created_at"], rec["id"], i))
+
+    def _base_rank(self, created_ms: int) -> int:
+        """How many base rows were created before this time (base positions are in created_at order)."""
+        lo, hi = 0, self.n
+        if self.n == 0 or self.lay.row(self.n - 1)[1] < created_ms:
+            return self.n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.lay.row(mid)[1] < created_ms:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     def replace(self, i: int, rec: dict[str, Any]) -> None:
         if i < self.n:
@@ -409,6 +429,19 @@ class Backend:
         self.clock += 1
         return self.clock
 
+    def advance_clock(self, ms: int) -> int:
+        """Move the simulated time on (tests: 'the next day'); analytics figures grow with whole days of it."""
+        if ms < 0:
+            raise ValueError("the clock only moves forward")
+        with self.lock:
+            self.clock += int(ms)
+            return self.clock
+
+    def as_of_ms(self) -> int:
+        """The simulated day analytics figures are computed for: the reference day plus whole days advanced,
+        so the 1 ms ticks of writes never change a figure, and advancing by a day always does."""
+        return self.ref_ms + (self.clock - self.ref_ms) // DAY_MS * DAY_MS
+
     # --- auth -------------------------------------------------------------------------------------------
     def authenticate(self, header: str | None) -> frozenset[str]:
         if not header or not header.startswith("Bearer "):
@@ -466,7 +499,7 @@ class Backend:
 
     def _derived(self, state: ClientState, resource: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         make = state.gen.engagement if resource == "post_engagement" else state.gen.analytics
-        out = make(rec, i)
+        out = make(rec, i, self.as_of_ms())
         share = self.config.engagement_above_impressions
         if share > 0 and resource == "post_engagement" and out["impressions"] > 0:
             h = mix(state.colls["posts"].bad_key ^ 0xE1 ^ (i * GOLD & MASK64))
@@ -725,14 +758,20 @@ class Backend:
                     picked[i] = rec
         return list(picked.items())
 
-    def insert(self, resource: str, client_id: str, n: int) -> list[str]:
+    def insert(self, resource: str, client_id: str, n: int, created_ms: int | None = None) -> list[str]:
+        """New rows, created now (they join the end of an oldest-first list) or, with `created_ms`, backdated:
+        they then sit among the existing rows in created_at order (rows a late writer commits in the past)."""
         with self.lock:
             state, coll = self._coll(resource, client_id)
             now = self.tick()
+            when = now if created_ms is None else int(created_ms)
             ids = []
             for _ in range(n):
                 i, rid = coll.new_index()
-                coll.add(i, coll.make(i, now, rid))
+                rec = coll.make(i, when, rid)
+                if when != now and "updated_at" in rec:
+                    rec["updated_at"] = fmt_ms(now)
+                coll.add(i, rec)
                 ids.append(rid)
             return ids
 

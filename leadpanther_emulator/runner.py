@@ -47,8 +47,15 @@ class Emulator:
     def reset_request_log(self) -> None:
         self.server.reset_request_log()
 
-    def insert(self, resource: str, client_id: str, n: int = 1) -> list[str]:
-        return self.backend.insert(resource, client_id, n)
+    def insert(self, resource: str, client_id: str, n: int = 1, created_ms: int | None = None) -> list[str]:
+        return self.backend.insert(resource, client_id, n, created_ms)
+
+    def now_ms(self) -> int:
+        """The emulator's clock (epoch ms): the time its writes are stamped with."""
+        return self.backend.clock
+
+    def advance_clock(self, ms: int) -> int:
+        return self.backend.advance_clock(ms)
 
     def update(self, resource: str, client_id: str, n: int = 1) -> list[str]:
         return self.backend.update(resource, client_id, n)
@@ -110,11 +117,19 @@ class RemoteEmulator:
     def reset_request_log(self) -> None:
         self._call("POST", "/reset-requests", {})
 
-    def _mutate(self, op: str, resource: str, client_id: str, n: int) -> list[str]:
-        return self._call("POST", "/mutate", {"op": op, "resource": resource, "client_id": client_id, "n": n})["ids"]
+    def _mutate(self, op: str, resource: str, client_id: str, n: int, **extra: Any) -> list[str]:
+        body = {"op": op, "resource": resource, "client_id": client_id, "n": n, **extra}
+        return self._call("POST", "/mutate", body)["ids"]
 
-    def insert(self, resource: str, client_id: str, n: int = 1) -> list[str]:
-        return self._mutate("insert", resource, client_id, n)
+    def insert(self, resource: str, client_id: str, n: int = 1, created_ms: int | None = None) -> list[str]:
+        extra = {} if created_ms is None else {"created_ms": created_ms}
+        return self._mutate("insert", resource, client_id, n, **extra)
+
+    def now_ms(self) -> int:
+        return int(self._call("GET", "/info")["now_ms"])
+
+    def advance_clock(self, ms: int) -> int:
+        return int(self._call("POST", "/clock", {"ms": ms})["now_ms"])
 
     def update(self, resource: str, client_id: str, n: int = 1) -> list[str]:
         return self._mutate("update", resource, client_id, n)

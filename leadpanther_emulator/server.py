@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from . import exceptions as exc
-from .config import Faults
+from .config import ABSENTABLE_ROUTES, Faults
 from .faults import FaultEngine
 from .models import Backend
 from .openapi import openapi_document
@@ -171,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             scopes = srv.backend.authenticate(self.headers.get("Authorization"))
-            if not routes:
+            if not routes or ABSENTABLE_ROUTES.get(routes[0].handler) in srv.backend.faults.absent_routes:
                 raise exc.RouteNotFound(f"no route {path}")
             if route is None:
                 raise exc.MethodNotAllowed(f"{method} is not allowed on {path}")
@@ -227,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
             if self.command == "GET" and path == "/info":
                 out: Any = {"base_url": srv.base_url, "keys": backend.keys, "config": backend.config.to_dict(),
                             "ungranted_client_id": backend.ungranted_client_id,
-                            "client_ids": [c.user_id for c in backend.clients]}
+                            "client_ids": [c.user_id for c in backend.clients], "now_ms": backend.clock}
             elif self.command == "GET" and path == "/openapi.json":
                 self._send(200, srv.openapi)
                 return
@@ -250,7 +250,11 @@ class Handler(BaseHTTPRequestHandler):
                 op = body.get("op")
                 if op not in ("insert", "update", "delete"):
                     raise ValueError("op must be insert, update or delete")
-                out = {"ids": getattr(backend, op)(body["resource"], body["client_id"], int(body.get("n", 1)))}
+                args = (body["resource"], body["client_id"], int(body.get("n", 1)))
+                extra = {"created_ms": int(body["created_ms"])} if op == "insert" and "created_ms" in body else {}
+                out = {"ids": getattr(backend, op)(*args, **extra)}
+            elif self.command == "POST" and path == "/clock":
+                out = {"now_ms": backend.advance_clock(int(body.get("ms", 0)))}
             elif self.command == "POST" and path == "/grant":
                 backend.set_grant(body["client_id"], body["status"])
                 out = {"ok": True}

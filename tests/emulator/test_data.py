@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from leadpanther_emulator import PRESETS, Backend, EmulatorConfig, run_emulator
+from leadpanther_emulator.generator import parse_iso_ms
 
 from .conftest import api, scan
 
@@ -221,3 +222,52 @@ def test_warm_cache_serves_exactly_the_same_pages() -> None:
                     a = state_cold.colls[resource].page(order, offset, 10, None, 0.0)
                     b = state_warm.colls[resource].page(order, offset, 10, None, 0.0)
                     assert a == b, (resource, order, offset)
+
+
+def test_analytics_figures_grow_with_whole_days_of_the_clock(fresh):
+    """Figures depend on the simulated day only: writes (1 ms ticks) change none, a day grows young posts'."""
+    from leadpanther_emulator.generator import DAY_MS
+
+    cid = fresh.client_ids("active")[0]
+    day0 = {e["post_id"]: e for e in fresh.truth("post_engagement", cid)}
+    fresh.insert("leads", cid, 3)  # ticks the clock by a millisecond
+    assert {e["post_id"]: e for e in fresh.truth("post_engagement", cid)} == day0
+    fresh.advance_clock(DAY_MS)
+    day1 = {e["post_id"]: e for e in fresh.truth("post_engagement", cid)}
+    fields = ("impressions", "reactions", "comments", "reposts", "clicks")
+    assert all(day1[p][f] >= day0[p][f] for p in day0 for f in fields), "a figure shrank"
+    assert any(day1[p]["impressions"] > day0[p]["impressions"] for p in day0), "nothing grew in a day"
+    assert {e["captured_at"][:10] for e in day1.values()} != {e["captured_at"][:10] for e in day0.values()}
+    # What the API serves is what the ground truth says, on the new day too.
+    post_id = next(iter(day1))
+    served = api(fresh).get(f"/clients/{cid}/posts/{post_id}/engagement").json()["data"]
+    assert served == day1[post_id]
+    magnets0 = fresh.truth("lead_magnet_analytics", cid)
+    fresh.advance_clock(7 * DAY_MS)
+    magnets1 = fresh.truth("lead_magnet_analytics", cid)
+    assert all(b["views"] >= a["views"] for a, b in zip(magnets0, magnets1, strict=True))
+    with pytest.raises(ValueError):
+        fresh.advance_clock(-1)
+
+
+@pytest.mark.parametrize("order", ["oldest", "newest"])
+def test_backdated_inserts_sit_among_the_rows_in_created_order(order: str) -> None:
+    with run_emulator(EmulatorConfig(seed=7, preset="tiny", order=order)) as emu:
+        cid = emu.client_ids("active")[0]
+        before = emu.truth("leads", cid)
+        created = sorted(r["created_at"] for r in before)
+        middle_ms = parse_iso_ms(created[len(created) // 2])
+        ids = emu.insert("leads", cid, 2, created_ms=middle_ms - 1)
+        new_now = emu.insert("leads", cid, 1)
+        rows, _ = scan(api(emu), f"/clients/{cid}/leads", limit=7)
+        assert rows == emu.truth("leads", cid)
+        keys = [(r["created_at"], r["id"]) for r in rows]
+        assert keys == sorted(keys, reverse=order == "newest")
+        positions = {r["id"]: k for k, r in enumerate(rows)}
+        inner = range(len(rows) // 4, 3 * len(rows) // 4)
+        assert all(positions[i] in inner for i in ids), "backdated rows are not among the others"
+        assert positions[new_now[0]] == (len(rows) - 1 if order == "oldest" else 0)
+        # A deletion of a base row before them keeps the listing consistent with the truth.
+        emu.delete("leads", cid, 3)
+        rows, _ = scan(api(emu), f"/clients/{cid}/leads", limit=5)
+        assert rows == emu.truth("leads", cid) and len(rows) == len(before) + 3 - 3

@@ -180,3 +180,24 @@ def test_churn_shifts_offset_pages():
         c2 = api(emu2)
         rows2, _ = scan(c2, f"/clients/{cid}/leads", limit=10)
         assert rows2 == rows and emu2.truth("leads", cid) == after
+
+
+@pytest.mark.parametrize("absent", [["post_engagement"], ["lead_magnet_analytics"], []])
+def test_absent_analytics_routes_answer_route_not_found(absent: list[str]) -> None:
+    with run_emulator(EmulatorConfig(seed=7, preset="tiny", faults=Faults(absent_routes=absent))) as emu:
+        cid = emu.client_ids("active")[0]
+        c = api(emu)
+        post = emu.truth("posts", cid)[0]["id"]
+        magnet = emu.truth("lead_magnets", cid)[0]["id"]
+        for name, path in (
+            ("post_engagement", f"/clients/{cid}/posts/{post}/engagement"),
+            ("lead_magnet_analytics", f"/clients/{cid}/lead-magnets/{magnet}/analytics"),
+        ):
+            resp = c.get(path)
+            if name in absent:
+                assert resp.status_code == 404 and resp.json()["error"]["code"] == "route_not_found"
+            else:
+                assert resp.status_code == 200, resp.text
+        assert c.get(f"/clients/{cid}/posts", params={"limit": 1}).status_code == 200
+    with pytest.raises(ValueError, match="absent_routes"):
+        Faults.from_dict({"absent_routes": ["posts"]})
