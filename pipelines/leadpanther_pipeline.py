@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -305,14 +306,19 @@ def run_sync(
     resources: Sequence[str] | None = None,
     lock_wait_s: float | None = None,
     shard: Shard | str | None = None,
+    synced_at: datetime | None = None,
     **source_options: Any,
 ) -> SyncResult:
     """Extract, load and post-process one run. Options left None come from .dlt/*.toml or env vars.
 
     `shard` ("K/N") reads only shard K's clients, into a pipeline made with `make_pipeline(shard=...)`. A
-    shard never builds the models: they read every shard's rows, so `transform` runs once after all shards."""
+    shard never builds the models: they read every shard's rows, so `transform` runs once after all shards.
+
+    `synced_at`: the run's time (default now). Tests and benchmarks set it to simulate later days."""
     use_releasing_arrow_pool()
     log = SyncLog(progress=progress, verbose=verbose)
+    if synced_at is not None:
+        log.synced_at = synced_at
     result = SyncResult(log)
     options = {k: v for k, v in source_options.items() if v is not None}
     if mode is not None:

@@ -36,7 +36,7 @@ from .helpers.reading import SyncContext
 from .helpers.records import TableBuilder, column_hints
 from .helpers.shards import parse_shard
 from .helpers.sync_log import SyncLog
-from .settings import LINKED_POSTS_TABLE, LIST_RESOURCES, PRIMARY_KEYS
+from .settings import ANALYTICS_RESOURCES, DAILY_TABLES, LINKED_POSTS_TABLE, PRIMARY_KEYS
 
 __all__ = ["leadpanther_source", "SyncLog", "LeadPantherError"]
 
@@ -70,6 +70,7 @@ def leadpanther_source(
     cursor_lookback_s: float = dlt.config.value,
     post_engagement_path: str = dlt.config.value,
     lead_magnet_analytics_path: str = dlt.config.value,
+    analytics_window_days: int = dlt.config.value,
     pii_policy: PiiPolicyConfiguration | None = dlt.config.value,
     pii_salt: TSecretStrValue | None = dlt.secrets.value,
     timeout_s: float = dlt.config.value,
@@ -93,7 +94,8 @@ def leadpanther_source(
         client_ids=client_ids, resources=resources, mode=mode, reconcile_every_runs=reconcile_every_runs,
         reconcile_max_age_hours=reconcile_max_age_hours, cursor_lookback_s=cursor_lookback_s,
         post_engagement_path=post_engagement_path, lead_magnet_analytics_path=lead_magnet_analytics_path,
-        pii_policy=pii_policy, pii_salt=pii_salt, timeout_s=timeout_s, max_retries=max_retries, backoff_s=backoff_s,
+        analytics_window_days=analytics_window_days, pii_policy=pii_policy, pii_salt=pii_salt, timeout_s=timeout_s,
+        max_retries=max_retries, backoff_s=backoff_s,
     )
     config.on_resolved()  # a no-op check when dlt resolved it; the checks when called with plain values
     policy = config.pii()
@@ -120,6 +122,7 @@ def leadpanther_source(
         post_engagement_path=config.post_engagement_path,
         lead_magnet_analytics_path=config.lead_magnet_analytics_path,
         shard=parse_shard(shard),
+        analytics_window_days=config.analytics_window_days,
     )
     return _resources(ctx, tuple(config.resources))
 
@@ -154,52 +157,38 @@ def _resources(ctx: SyncContext, selected: tuple[str, ...]) -> list[DltResource]
         read.__name__ = resource
         return merge_resource(resource, read, DEDUPLICATED_MERGE)
 
-    posts = list_route("posts")
+    def analytics_table(name: str) -> DltResource:
+        def read() -> Iterator[Any]:
+            yield from coalesce(ctx.analytics.items(name), DLT_ITEM_ROWS)
+
+        read.__name__ = name
+        return merge_resource(name, read)
+
     lead_magnets = list_route("lead_magnets")
-
-    def engagement(batch: pa.Table) -> Iterator[pa.Table]:
-        yield from ctx.analytics.fetch("post_engagement", batch)
-
-    def magnet_analytics(batch: pa.Table) -> Iterator[pa.Table]:
-        yield from ctx.analytics.fetch("lead_magnet_analytics", batch)
 
     def linked(batch: pa.Table) -> Iterator[pa.Table]:
         table = linked_posts_table(batch) if "linked_posts" in batch.column_names else None
         if table is not None:
             yield table
 
-    def transformer(name: str, fn: Any, parent: DltResource) -> DltResource:
-        hints = column_hints(name) if name != LINKED_POSTS_TABLE else None
-        return dlt.transformer(
-            fn,
-            name=name,
-            data_from=parent,
-            primary_key=list(PRIMARY_KEYS[name]),
-            write_disposition="merge",
-            columns=hints,
-        )
-
     all_resources: dict[str, DltResource] = {
         "clients": merge_resource("clients", clients),
-        "posts": posts,
+        "posts": list_route("posts"),
         "lead_magnets": lead_magnets,
         "leads": list_route("leads"),
         "activity": list_route("activity"),
-        "post_engagement": transformer("post_engagement", engagement, posts),
-        "lead_magnet_analytics": transformer("lead_magnet_analytics", magnet_analytics, lead_magnets),
-        LINKED_POSTS_TABLE: transformer(LINKED_POSTS_TABLE, linked, lead_magnets),
+        **{name: analytics_table(name) for name in (*ANALYTICS_RESOURCES, *DAILY_TABLES.values())},
+        LINKED_POSTS_TABLE: dlt.transformer(
+            linked,
+            name=LINKED_POSTS_TABLE,
+            data_from=lead_magnets,
+            primary_key=list(PRIMARY_KEYS[LINKED_POSTS_TABLE]),
+            write_disposition="merge",
+        ),
     }
     wanted = set(selected)
     if "lead_magnets" in wanted:
         wanted.add(LINKED_POSTS_TABLE)
-    # dlt also extracts the (deselected) parent of a selected transformer
-    ctx.scans.routes = [
-        r
-        for r in LIST_RESOURCES
-        if r in wanted
-        or (r == "posts" and "post_engagement" in wanted)
-        or (r == "lead_magnets" and "lead_magnet_analytics" in wanted)
-    ]
     out = []
     for name, resource in all_resources.items():
         resource.selected = name in wanted

@@ -36,6 +36,7 @@ from .helpers.config import (
 from .helpers.errors import ConfigError, exception_chain
 from .helpers.pii import PiiPolicy
 from .settings import (
+    DEFAULT_ANALYTICS_WINDOW_DAYS,
     DEFAULT_BASE_URL,
     DEFAULT_PAGE_SIZE,
     DEFAULT_PII_POLICY,
@@ -100,6 +101,7 @@ class LeadPantherSourceConfiguration(BaseConfiguration):
     cursor_lookback_s: float = 3600.0
     post_engagement_path: str = POST_ENGAGEMENT_PATH
     lead_magnet_analytics_path: str = LEAD_MAGNET_ANALYTICS_PATH
+    analytics_window_days: int = DEFAULT_ANALYTICS_WINDOW_DAYS
     pii_policy: PiiPolicyConfiguration = None
     pii_salt: Optional[TSecretStrValue] = None  # noqa: UP045
     timeout_s: float = 30.0
@@ -117,6 +119,7 @@ class LeadPantherSourceConfiguration(BaseConfiguration):
         self.reconcile_every_runs = check_int("reconcile_every_runs", self.reconcile_every_runs, 1, 10_000)
         self.reconcile_max_age_hours = check_positive("reconcile_max_age_hours", self.reconcile_max_age_hours)
         self.cursor_lookback_s = check_positive("cursor_lookback_s", self.cursor_lookback_s)
+        self.analytics_window_days = check_int("analytics_window_days", self.analytics_window_days, 1, 3650)
         self.timeout_s = check_positive("timeout_s", self.timeout_s)
         self.max_retries = check_int("max_retries", self.max_retries, 0, 20)
         self.backoff_s = check_positive("backoff_s", self.backoff_s)

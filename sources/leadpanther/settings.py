@@ -39,13 +39,24 @@ RESOURCE_SCOPES: Final[dict[str, str]] = {
     "activity": "activity:read",
     "post_engagement": "analytics:read",
     "lead_magnet_analytics": "analytics:read",
+    "post_engagement_daily": "analytics:read",
+    "lead_magnet_analytics_daily": "analytics:read",
 }
 
 LIST_RESOURCES: Final = ("posts", "lead_magnets", "leads", "activity")
-# Per-record analytics routes and the list resource whose records they are read for.
+# Per-record analytics routes and the list resource whose records they are read for; each fills a table of
+# the latest figures (one row per record) and one of a snapshot per record per UTC day.
 ANALYTICS_PARENTS: Final[dict[str, str]] = {"post_engagement": "posts", "lead_magnet_analytics": "lead_magnets"}
 ANALYTICS_RESOURCES: Final = tuple(ANALYTICS_PARENTS)
-ALL_RESOURCES: Final = ("clients", *LIST_RESOURCES, *ANALYTICS_RESOURCES)
+DAILY_TABLES: Final[dict[str, str]] = {
+    "post_engagement": "post_engagement_daily",
+    "lead_magnet_analytics": "lead_magnet_analytics_daily",
+}
+ANALYTICS_KEYS: Final[dict[str, str]] = {"post_engagement": "post_id", "lead_magnet_analytics": "lead_magnet_id"}
+SNAPSHOT_DATE: Final = "snapshot_date"  # UTC day of the run that took a daily snapshot (added by us)
+# Records younger than this (by created_at) get their analytics refreshed on the first run of each UTC day.
+DEFAULT_ANALYTICS_WINDOW_DAYS: Final = 30
+ALL_RESOURCES: Final = ("clients", *LIST_RESOURCES, *ANALYTICS_RESOURCES, *DAILY_TABLES.values())
 
 # Cursor per list resource. Activity has no updated_at (ASSUMED append-only), so it is read by created_at.
 CURSOR_FIELD: Final[dict[str, str]] = {
@@ -193,6 +204,9 @@ TABLE_COLUMNS: Final[dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]]] = 
         _col("captured_at", _TS),
     ),
 }
+# A daily snapshot table has its latest table's columns plus the day it was taken.
+for _latest, _daily in DAILY_TABLES.items():
+    TABLE_COLUMNS[_daily] = (*TABLE_COLUMNS[_latest], _col(SNAPSHOT_DATE, "date"))
 # A record missing one of these (or with an unparseable value) is quarantined, not loaded.
 REQUIRED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "clients": ("client_id",),
@@ -202,6 +216,8 @@ REQUIRED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "activity": ("id", "created_at"),
     "post_engagement": ("post_id",),
     "lead_magnet_analytics": ("lead_magnet_id",),
+    "post_engagement_daily": ("post_id", SNAPSHOT_DATE),
+    "lead_magnet_analytics_daily": ("lead_magnet_id", SNAPSHOT_DATE),
 }
 PRIMARY_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "clients": ("client_id",),
@@ -211,6 +227,8 @@ PRIMARY_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "activity": ("client_id", "id"),
     "post_engagement": ("client_id", "post_id"),
     "lead_magnet_analytics": ("client_id", "lead_magnet_id"),
+    "post_engagement_daily": ("client_id", "post_id", SNAPSHOT_DATE),
+    "lead_magnet_analytics_daily": ("client_id", "lead_magnet_id", SNAPSHOT_DATE),
     LINKED_POSTS_TABLE: ("client_id", "lead_magnet_id", "post_id"),
 }
 

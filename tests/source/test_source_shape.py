@@ -22,6 +22,8 @@ def test_resources_keys_and_dispositions() -> None:
         "activity",
         "post_engagement",
         "lead_magnet_analytics",
+        "post_engagement_daily",
+        "lead_magnet_analytics_daily",
         "lead_magnets__linked_posts",
     ]
     for name, resource in source.resources.items():
@@ -31,8 +33,11 @@ def test_resources_keys_and_dispositions() -> None:
         assert sorted(keys) == sorted(PRIMARY_KEYS[name]), name
         # only the list routes, whose scans emit each id once per run, let dlt skip its staging dedupe
         assert hints.get("x-stage-data-deduplicated", False) == (name in LIST_RESOURCES), name
-    assert source.resources["post_engagement"].is_transformer
-    assert source.resources["lead_magnet_analytics"].is_transformer
+    # Analytics are fed by the list scans as they read (not transformers: those would wait for dlt's turn).
+    assert not source.resources["post_engagement"].is_transformer
+    assert source.resources["lead_magnets__linked_posts"].is_transformer
+    daily = source.resources["post_engagement_daily"].compute_table_schema()["columns"]
+    assert daily["snapshot_date"]["data_type"] == "date" and daily["snapshot_date"]["nullable"] is False
 
 
 def test_pii_catalog_becomes_column_hints() -> None:

@@ -24,22 +24,34 @@ MAX_PIECES = 500  # ... or client-route batches per item, whichever comes first
 def build_items(
     builder: TableBuilder, records: list[Any], client_id: str | None, status: RouteStatus, log: SyncLog
 ) -> Iterator[Any]:
-    """One Arrow table of a client-route's records; counts rows and quarantine on its status."""
+    """One Arrow item of a client-route's records; counts rows and quarantine on its status."""
+    built = build_table(builder, records, client_id, status, log)
+    if built is not None:
+        yield dlt_item(*built)
+
+
+def build_table(
+    builder: TableBuilder, records: list[Any], client_id: str | None, status: RouteStatus, log: SyncLog
+) -> tuple[pa.Table, dict[str, str]] | None:
+    """(table, suspected PII columns) of a client-route's records; bad records go to the quarantine."""
     page = builder.build(records, client_id)
     if page.quarantined:
         status.quarantined += len(page.quarantined)
         log.add_quarantine(page.quarantined)
     if page.table is None:
-        return
+        return None
     status.rows += page.table.num_rows
     if page.suspected:
         log.add_suspected(builder.table, page.suspected)
-        yield dlt.mark.with_hints(
-            page.table,
-            dlt.mark.make_hints(columns=[{"name": c, **pii_hint(cat)} for c, cat in page.suspected.items()]),
-        )
-    else:
-        yield page.table
+    return page.table, page.suspected
+
+
+def dlt_item(table: pa.Table, suspected: dict[str, str]) -> Any:
+    """The table, with PII hints on the columns that look like personal data (if any)."""
+    if not suspected:
+        return table
+    hints = dlt.mark.make_hints(columns=[{"name": c, **pii_hint(cat)} for c, cat in suspected.items()])
+    return dlt.mark.with_hints(table, hints)
 
 
 def coalesce(items: Iterator[Any], min_rows: int) -> Iterator[Any]:

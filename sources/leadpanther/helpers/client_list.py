@@ -51,8 +51,8 @@ class ClientList:
         stats = scan.outcome.stats
         records: list[dict[str, Any]] = []
         try:
-            for page in scan:
-                records.extend(page)
+            for batch in scan:
+                records.extend(batch.emit)
         except LeadPantherError as error:
             self.log.finish(status, stats, outcome="failed", error=error)
             if isinstance(error, AuthenticationError):

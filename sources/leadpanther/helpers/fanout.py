@@ -25,9 +25,18 @@ class FanOut(Generic[T, R]):
     first worker error; `close()` (also on leaving the iteration) cancels what is left."""
 
     def __init__(
-        self, tasks: Iterable[T], work: Callable[[T], Iterator[R]], *, workers: int, queue_size: int | None = None
+        self,
+        tasks: Iterable[T],
+        work: Callable[[T], Iterator[R]],
+        *,
+        workers: int,
+        queue_size: int | None = None,
+        idle: bool = False,
     ) -> None:
         self.tasks = list(tasks)
+        # idle=True: yield None while nothing is ready instead of waiting, so that dlt (which reads several
+        # resources in turn from one thread) serves the other resources meanwhile; dlt skips None items.
+        self.idle = idle
         self.work = work
         self.workers = max(1, min(workers, len(self.tasks) or 1))
         self.items: queue.Queue[object] = queue.Queue(maxsize=queue_size or max(4, 2 * workers))
@@ -68,10 +77,12 @@ class FanOut(Generic[T, R]):
             remaining = len(self.tasks)
             while remaining:
                 try:
-                    item = self.items.get(timeout=0.1)
+                    item = self.items.get(timeout=0.1) if not self.idle else self.items.get_nowait()
                 except queue.Empty:
                     if self.errors:
                         raise self.errors[0] from None
+                    if self.idle:
+                        yield None  # type: ignore[misc]
                     continue
                 if item is _DONE:
                     remaining -= 1

@@ -9,7 +9,11 @@ So a scan (one client, one route):
   restarts from offset 0; a per-scan set of seen ids keeps every restart free of duplicates;
 * detects the order from the data (`created_at` along the served sequence), never trusting it blindly;
 * in `early_stop` mode (a quick run on a route known to be newest-first) stops once a page ends before the
-  client's cursor; if the order turns out violated it falls back to a full scan and filters.
+  client's cursor; if the order turns out violated it falls back to a full scan and filters;
+* from a known offset (a quick run on a route known to be oldest-first: its tail) it first checks that the
+  rows there are the ones expected (the last rows it saw, or a row older than the analytics window); if
+  not (rows deleted or inserted before), or if the order turns out violated, it falls back to a full scan
+  from offset 0 and filters.
 """
 
 from __future__ import annotations
@@ -45,6 +49,27 @@ class ScanSpec:
     created_floor: datetime | None = None
     updated_floor: datetime | None = None
     id_field: str = "id"  # what identifies a row of this list (GET /clients: user_id)
+    # Start of a tail read: at `start_offset` the rows `start_ids` must be found (they are re-read and not
+    # emitted) or, with `start_older_than`, a row created before that; else a full scan from 0 follows.
+    start_offset: int = 0
+    start_ids: tuple[str, ...] = ()
+    start_older_than: datetime | None = None
+    # Rows created at or after `young_floor` are handed out as young (analytics refresh) though not emitted;
+    # an early stop reads down to it too.
+    young_floor: datetime | None = None
+    # A full pass notes where the first row created at or after `window_floor` sits (oldest-first routes
+    # start tomorrow's analytics refresh there).
+    window_floor: datetime | None = None
+
+    @property
+    def from_tail(self) -> bool:
+        return self.start_offset > 0
+
+
+@dataclass
+class ScanBatch:
+    emit: list[Any]  # rows for the table
+    young: list[Any]  # rows read but not emitted, created at or after the spec's young_floor
 
 
 @dataclass
@@ -58,6 +83,12 @@ class ScanOutcome:
     drift_events: int = 0
     created_max: datetime | None = None
     updated_max: datetime | None = None
+    # Where a complete pass ended (offset after its last row, that row's id and the one before), and the
+    # offset before the first row of the analytics window: set only by passes that saw them.
+    end_offset: int | None = None
+    tail_ids: tuple[str, ...] = ()
+    window_offset: int | None = None
+    fallbacks: int = 0  # tail reads that found other rows than expected at their start
 
 
 class OrderTracker:
@@ -105,20 +136,24 @@ class Scan:
     def __init__(self, client: LeadPantherClient, spec: ScanSpec):
         self.client = client
         self.spec = spec
-        self.outcome = ScanOutcome(scan="early_stop" if spec.early_stop else "full")
+        kind = "early_stop" if spec.early_stop else ("tail" if spec.from_tail else "full")
+        self.outcome = ScanOutcome(scan=kind)
 
-    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+    def __iter__(self) -> Iterator[ScanBatch]:
         seen: set[str] = set()
-        early_stop = self.spec.early_stop
+        shortcut = self.spec.early_stop or self.spec.from_tail
         while True:
             tracker = OrderTracker()
-            restart = yield from self._pass(seen, tracker, early_stop)
+            restart = yield from self._pass(seen, tracker, shortcut)
             if restart is None:
                 self.outcome.order = tracker.order
                 return
-            self.outcome.restarts += 1
-            if restart == "order":
-                early_stop = False
+            if restart == "fallback":
+                self.outcome.fallbacks += 1
+            else:
+                self.outcome.restarts += 1
+            if restart in ("order", "fallback"):
+                shortcut = False
                 self.outcome.scan = "full"
             if self.outcome.restarts > MAX_RESTARTS:
                 raise OffsetDriftError(
@@ -128,17 +163,30 @@ class Scan:
                     request_id=self.outcome.stats.last_request_id,
                 )
 
-    def _pass(self, seen: set[str], tracker: OrderTracker, early_stop: bool) -> Iterator[list[dict[str, Any]]]:
-        """One pass from offset 0. Returns None when complete, or why it must restart."""
+    def _pass(self, seen: set[str], tracker: OrderTracker, shortcut: bool) -> Iterator[ScanBatch]:
+        """One pass from offset 0 (or from the tail, for a shortcut). Returns None when complete, or why it
+        must restart."""
         spec = self.spec
-        offset = 0
-        tail: list[str] = []
+        early_stop = shortcut and spec.early_stop
+        from_tail = shortcut and spec.from_tail
+        offset = spec.start_offset if from_tail else 0
+        tail: list[str] = list(spec.start_ids) if from_tail else []
+        note_window = spec.window_floor is not None and (not from_tail or spec.start_older_than is not None)
+        first = True
         while True:
             ask = max(0, offset - len(tail))
             rows, has_more = self._page(ask)
             ids = [identity(r, self.spec.id_field) for r in rows]
             start = 0
-            if tail:
+            if first and from_tail:
+                if not self._start_holds(rows, ids, tail):
+                    return "fallback"
+                start = len(tail)
+                for record, key in zip(rows[:start], ids[:start], strict=True):  # re-read: not emitted again
+                    if _at_or_after(self._observe(record, tracker), spec.young_floor) and key not in seen:
+                        seen.add(key)
+                        yield ScanBatch([], [record])
+            elif tail:
                 if ids[: len(tail)] == tail:
                     start = len(tail)
                 else:
@@ -150,28 +198,50 @@ class Scan:
                             return "drift"
                         ask, rows, ids, has_more, found = found_page
                     start = found + 1
+            first = False
             emit: list[dict[str, Any]] = []
-            for record, key in zip(rows[start:], ids[start:], strict=True):
+            young: list[dict[str, Any]] = []
+            for position, (record, key) in enumerate(zip(rows[start:], ids[start:], strict=True), ask + start):
                 created = self._observe(record, tracker)
+                if note_window and self.outcome.window_offset is None and _at_or_after(created, spec.window_floor):
+                    self.outcome.window_offset = max(0, position - 1)
                 if key in seen:
                     continue
                 seen.add(key)
                 self.outcome.rows_read += 1
                 if self._wanted(record, created):
                     emit.append(record)
+                elif _at_or_after(created, spec.young_floor):
+                    young.append(record)
             if early_stop and tracker.order not in (NEWEST_FIRST, UNKNOWN):
                 return "order"
-            if emit:
+            if from_tail and tracker.order not in (OLDEST_FIRST, UNKNOWN):
+                return "order"
+            if emit or young:
                 self.outcome.rows_emitted += len(emit)
-                yield emit
+                yield ScanBatch(emit, young)
             offset = ask + len(rows)
             if rows:
                 tail = ids[-PAGE_OVERLAP:]
             if not has_more or not rows:
+                if not early_stop:
+                    self.outcome.end_offset, self.outcome.tail_ids = offset, tuple(tail)
+                    if note_window and self.outcome.window_offset is None:
+                        self.outcome.window_offset = max(0, offset - 1)
                 return None
-            floor = spec.created_floor
+            floor = _earliest(spec.created_floor, spec.young_floor)
             if early_stop and floor is not None and tracker.prev is not None and tracker.prev < floor:
                 return None
+
+    def _start_holds(self, rows: list[Any], ids: list[str], expected: list[str]) -> bool:
+        """A tail read's first page: are the rows there the ones the last run saw (or old enough)?"""
+        if expected:
+            return ids[: len(expected)] == expected
+        older_than = self.spec.start_older_than
+        if not rows or older_than is None or not isinstance(rows[0], dict):
+            return False
+        created = parse_ts(rows[0].get(ORDER_FIELD))
+        return created is not None and created < older_than
 
     def _observe(self, record: Any, tracker: OrderTracker) -> datetime | None:
         if not isinstance(record, dict):
@@ -241,6 +311,14 @@ class Scan:
                 )
             self.outcome.stats.retries += 1
         raise AssertionError("unreachable")
+
+
+def _at_or_after(value: datetime | None, floor: datetime | None) -> bool:
+    return floor is not None and value is not None and value >= floor
+
+
+def _earliest(*values: datetime | None) -> datetime | None:
+    return min((v for v in values if v is not None), default=None)
 
 
 def _anchor(ids: list[str], tail: list[str]) -> int | None:

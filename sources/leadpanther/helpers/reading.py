@@ -37,6 +37,7 @@ class SyncContext:
         post_engagement_path: str,
         lead_magnet_analytics_path: str,
         shard: Shard | None = None,
+        analytics_window_days: int = 30,
     ) -> None:
         self.policy = policy
         self.log = log
@@ -47,8 +48,11 @@ class SyncContext:
             reconcile_max_age=timedelta(hours=reconcile_max_age_hours),
             lookback=timedelta(seconds=cursor_lookback_s),
             page_size=page_size,
+            analytics_window=timedelta(days=analytics_window_days),
         )
         self.planner = ScanPlanner(rules, log.synced_at)
-        self.scans = ScanRunner(client, self.clients, self.planner, policy, log, max_concurrency=max_concurrency)
         paths = {"post_engagement": post_engagement_path, "lead_magnet_analytics": lead_magnet_analytics_path}
         self.analytics = AnalyticsFetcher(client, policy, log, paths, max_concurrency=max_concurrency)
+        self.scans = ScanRunner(
+            client, self.clients, self.planner, self.analytics, policy, log, max_concurrency=max_concurrency
+        )

@@ -39,6 +39,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "timestamp": TIMESTAMP,
     "json": pa.string(),
     "double": pa.float64(),
+    "date": pa.date32(),
 }
 META_COLUMNS = (SYNCED_AT, DELETED_AT)
 # Unknown fields whose names collide once dlt normalizes them (e.g. "Text" vs text) land here, as JSON.
