@@ -44,6 +44,11 @@ class Emulator:
     def request_counts(self) -> Counter[str]:
         return self.server.request_counts()
 
+    def request_peaks(self) -> Counter[str]:
+        """Most requests in flight at once since the last reset: list, analytics, other, total, and how many
+        analytics requests began while list requests were in flight."""
+        return self.server.request_peaks()
+
     def reset_request_log(self) -> None:
         self.server.reset_request_log()
 
@@ -109,6 +114,9 @@ class RemoteEmulator:
 
     def request_counts(self) -> Counter[str]:
         return Counter(self._call("GET", "/requests")["counts"])
+
+    def request_peaks(self) -> Counter[str]:
+        return Counter(self._call("GET", "/requests")["peaks"])
 
     def server_cpu_seconds(self) -> float:
         """CPU time used so far by the server process (for benchmarks)."""

@@ -49,6 +49,8 @@ class EmulatorServer(ThreadingHTTPServer):
         self.faults = FaultEngine(backend.seed, backend.faults)
         self.log_lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()
+        self.peaks: Counter[str] = Counter()
         self.openapi = orjson.dumps(openapi_document())
 
     @property
@@ -72,6 +74,27 @@ class EmulatorServer(ThreadingHTTPServer):
     def reset_request_log(self) -> None:
         with self.log_lock:
             self.counts.clear()
+            self.peaks.clear()
+
+    def enter(self, kind: str) -> None:
+        """A request of this kind (list, analytics, other) is being answered: track the peak in flight, and
+        how many analytics requests began while list requests were in flight (do they overlap the scans?)."""
+        with self.log_lock:
+            self.in_flight[kind] += 1
+            self.in_flight["total"] += 1
+            for key in (kind, "total"):
+                self.peaks[key] = max(self.peaks[key], self.in_flight[key])
+            if kind == "analytics" and self.in_flight["list"]:
+                self.peaks["analytics_started_during_lists"] += 1
+
+    def leave(self, kind: str) -> None:
+        with self.log_lock:
+            self.in_flight[kind] -= 1
+            self.in_flight["total"] -= 1
+
+    def request_peaks(self) -> Counter[str]:
+        with self.log_lock:
+            return Counter(self.peaks)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -150,6 +173,16 @@ class Handler(BaseHTTPRequestHandler):
         routes, params = match(path)
         route = next((r for r in routes if r.method == method), None)
         srv.log_request_key(route.key if route else f"{method} <unmatched>")
+        kind = "list" if route and route.list_resource else ("analytics" if route and route.handler in ABSENTABLE_ROUTES
+                                                             else "other")
+        srv.enter(kind)
+        try:
+            self._answer(srv, path, query, method, raw_body, routes, route, params)
+        finally:
+            srv.leave(kind)
+
+    def _answer(self, srv: EmulatorServer, path: str, query: str, method: str, raw_body: bytes, routes: list[Any],
+                route: Any, params: dict[str, str]) -> None:
         client_id = params.get("clientId")
         if client_id and srv.faults.count_client_request(client_id):
             state = srv.backend.by_id.get(client_id)
@@ -237,7 +270,7 @@ class Handler(BaseHTTPRequestHandler):
             elif self.command == "GET" and path == "/stats":
                 out = {"cpu_s": time.process_time(), "requests": srv.request_counts()["total"]}
             elif self.command == "GET" and path == "/requests":
-                out = {"counts": dict(srv.request_counts())}
+                out = {"counts": dict(srv.request_counts()), "peaks": dict(srv.request_peaks())}
             elif self.command == "POST" and path == "/reset-requests":
                 srv.reset_request_log()
                 out = {"ok": True}

@@ -101,7 +101,7 @@ class SyncLog:
             status.http_status = error.status
             status.request_id = error.request_id or status.request_id
             status.error_code = error.code or type(error).__name__
-            status.error_message = error.message[:500]
+            status.error_message = (f"{message} ({error.message})" if message else error.message)[:500]
         elif message:
             status.error_message = message
         if self.verbose and self.progress is not None:
