@@ -13,6 +13,8 @@ import json
 import os
 import sys
 import time
+from collections import Counter
+from datetime import datetime
 from typing import Any
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -77,6 +79,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         clients=spec.get("clients"),
         resources=spec["resources"],
         shard=spec.get("shard"),
+        synced_at=datetime.fromisoformat(spec["synced_at"]) if spec.get("synced_at") else None,
     )
     wall = time.perf_counter() - started
     statuses = result.log.statuses
@@ -96,6 +99,8 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         "steps_s": _steps(pipeline),
         "table_rows": _counts(pipeline, tables),
         "client_routes": sum(1 for s in statuses if s.resource != "clients" and s.status == "ok"),
+        "list_client_routes": sum(1 for s in statuses if s.resource in LIST_ROUTES and s.status == "ok"),
+        "scans": dict(Counter(s.scan for s in statuses if s.resource in LIST_ROUTES and s.status == "ok")),
     }
 
 
