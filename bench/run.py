@@ -280,21 +280,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             r = case("ours_reconcile_after_1pct_changed", 1800, at_ms=t0 + DAY_MS + hour, kind="ours", mode="reconcile")
             r["rows_changed_upstream"] = n
         truth1 = _truth_counts(emu)
-        # (6) the first load again, the API speaking HTTP/1.0 without keep-alive (a new connection a request)
-        if not args.skip_http10:
-            emu.set_faults(Faults(latency_ms=args.latency_ms, http10=True))
-            case("ours_full_http10", 1800, kind="ours", workdir=str(workdir / "http10"))
-            emu.set_faults(Faults(latency_ms=args.latency_ms))
+    # (6) the first load again, the API speaking HTTP/1.0 without keep-alive (a new connection a request)
+    if not args.skip_http10:
+        http10 = EmulatorConfig(**{**config.to_dict(), "faults": config.faults, "http_version": "1.0"})
+        with run_emulator(http10, process=True) as emu3:
+            case("ours_full_http10", 1800, at_ms=emu3.now_ms(), on=emu3, kind="ours", workdir=str(workdir / "http10"))
     # (7) a quick run with nothing new against an API serving oldest-first (its quick runs read the tail)
     if not args.skip_oldest:
-        oldest = EmulatorConfig(
-            seed=args.seed,
-            preset=args.preset,
-            clients=n_clients,
-            order="oldest",
-            faults=Faults(latency_ms=args.latency_ms),
-            warm=True,
-        )
+        oldest = EmulatorConfig(**{**config.to_dict(), "faults": config.faults, "order": "oldest"})
         with run_emulator(oldest, process=True) as emu2:
             spec2 = {**base, "base_url": emu2.base_url, "workdir": str(workdir / "oldest"), "kind": "ours"}
             t2 = emu2.now_ms()

@@ -198,15 +198,3 @@ def test_pagination_edges_and_small_pages(make_duckdb_pipeline) -> None:
             assert sync(pipeline, emu, resources=["clients", "posts", "leads", "activity"]).exit_code == 0
             assert_matches_truth(pipeline, emu, tables=("posts", "leads", "activity"))
 
-
-def test_an_api_speaking_http10_without_keep_alive_loads_the_same(make_duckdb_pipeline) -> None:
-    """Every request on a new connection (the server closes each): same rows, same request count."""
-    from leadpanther_emulator import Faults
-
-    with run_emulator(EmulatorConfig(seed=3, preset="tiny", faults=Faults(http10=True))) as emu:
-        pipeline = make_duckdb_pipeline("http10")
-        result = sync(pipeline, emu)
-        assert result.exit_code == 0, result.summary_lines()
-        tables = ("clients", *LIST_TABLES, "post_engagement", "lead_magnet_analytics")
-        assert_matches_truth(pipeline, emu, tables=tables)
-        assert sum(s.retries for s in result.log.statuses) == 0

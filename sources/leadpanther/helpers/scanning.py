@@ -66,7 +66,7 @@ class ScanRunner:
         with self._lock:
             if self._scans:
                 return
-            self._select(set(dlt.current.source().selected_resources))
+            self._select(_selected_resources())
             targets = {route: self.clients.targets(route) for route in self.routes}
             self.analytics.expect(sum(len(t) for r, t in targets.items() if self.analytics.resource_for(r)))
             for route, ids in targets.items():
@@ -168,3 +168,8 @@ class ScanRunner:
             cursors[client_id] = self.planner.advance(previous, outcome, plan.run_mode)
         self.log.finish(status, outcome.stats)
         return True
+
+
+def _selected_resources() -> set[str]:
+    """The resources dlt extracts in this run (the configured `resources`, or what `with_resources` chose)."""
+    return set(dlt.current.source().selected_resources)
