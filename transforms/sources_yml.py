@@ -35,6 +35,11 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     "post_engagement": "One row per post (client_id, post_id): the latest engagement snapshot (ASSUMED route).",
     "lead_magnet_analytics": "One row per lead magnet (client_id, lead_magnet_id): the latest cumulative analytics "
     "snapshot (ASSUMED route).",
+    "post_engagement_daily": "One row per post per UTC day (client_id, post_id, snapshot_date): the cumulative "
+    "figures a run of that day read; the first run of a day reads every post younger than analytics_window_days, "
+    "a reconciliation every post, so days between two rows of a post vary.",
+    "lead_magnet_analytics_daily": "One row per lead magnet per UTC day (client_id, lead_magnet_id, snapshot_date): "
+    "the cumulative figures a run of that day read (same rules as post_engagement_daily).",
     s.SYNC_RUNS_TABLE: "One row per run, resource and client (client_id NULL for the clients resource): what each "
     "sync did, appended by every run.",
     s.QUARANTINE_TABLE: "One row per record version the source could not load as a typed row, with the reason; "
@@ -44,6 +49,7 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     s.CLIENT_ID: "The client account's user_id (from GET /clients).",
     s.SYNCED_AT: "Start time of the run that extracted this row version (UTC).",
     s.DELETED_AT: "Set by a reconciliation run when the row is no longer served upstream; NULL otherwise.",
+    s.SNAPSHOT_DATE: "UTC day of the run that took this snapshot; a later run that day replaced it.",
 }
 # Freshness: how long after the last row version a table is stale. A dlt run on the expected schedule
 # (hourly to daily) rewrites clients every run; the other tables only when something changed upstream.
