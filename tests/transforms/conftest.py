@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import dlt
@@ -22,6 +22,7 @@ ARROW_TYPES = {
     "bool": pa.bool_(),
     "double": pa.float64(),
     "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
 }
 
 
@@ -32,6 +33,8 @@ def arrow_table(table: str, rows: list[dict]) -> pa.Table:
         values = [r.get(col) for r in rows]
         if typ == "timestamp":
             values = [datetime.fromisoformat(v) if isinstance(v, str) else v for v in values]
+        if typ == "date":
+            values = [date.fromisoformat(v) if isinstance(v, str) else v for v in values]
         fields.append(pa.field(col, ARROW_TYPES[typ]))
         cols[col] = values
     return pa.Table.from_pydict(cols, schema=pa.schema(fields))

@@ -33,6 +33,9 @@ def test_transform_docs_and_freshness_on_a_duckdb_file(tmp_path):
                                 "reactions": 1, "comments": 1, "reposts": 0, "clicks": 0, "captured_at": NOW}]
     data["lead_magnet_analytics"] = [{"client_id": "u1", "_lp_synced_at": NOW, "lead_magnet_id": "m1", "views": 5,
                                       "requests": 2, "deliveries": 1, "captured_at": NOW}]
+    day = {"snapshot_date": NOW[:10]}
+    data["post_engagement_daily"] = [{**r, **day} for r in data["post_engagement"]]
+    data["lead_magnet_analytics_daily"] = [{**r, **day} for r in data["lead_magnet_analytics"]]
     pipe = dlt.pipeline("fixture", destination=dlt.destinations.duckdb(str(db)), dataset_name="leadpanther",
                         pipelines_dir=str(tmp_path / "fixture_pipes"))
     load_raw(pipe, data)

@@ -31,8 +31,11 @@ def test_small_dataset_numbers_tags_and_missing_tables(scratch_pipeline):
     load_raw(p, small_raw())
     r = run_transforms(p)
     assert not r.failed_errors and not r.warnings and len(r.tests) > 40
-    assert not r.models_skipped and len(r.models_built) == 18
-    assert set(r.missing_raw_tables) == {"post_engagement", "lead_magnet_analytics", "_lp_quarantine"}
+    assert not r.models_skipped and len(r.models_built) == 21
+    assert set(r.missing_raw_tables) == {
+        "post_engagement", "lead_magnet_analytics", "post_engagement_daily", "lead_magnet_analytics_daily",
+        "_lp_quarantine",
+    }
     ds, ms = r.dataset_name, r.models_schema
     with p.sql_client() as c:
         post = c.execute_sql(

@@ -51,3 +51,20 @@
   case when ({{ denominator }}) > 0
     then cast({{ numerator }} as {{ leadpanther.lp_type('double') }}) / ({{ denominator }}) end
 {%- endmacro %}
+
+{#- Whole days from one date to a later one (an integer). -#}
+{% macro days_between(start_date, end_date) -%}
+  {{ return(adapter.dispatch('days_between', 'leadpanther')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro default__days_between(start_date, end_date) -%}
+  cast(({{ end_date }} - {{ start_date }}) as bigint)
+{%- endmacro %}
+
+{% macro snowflake__days_between(start_date, end_date) -%}
+  datediff('day', {{ start_date }}, {{ end_date }})
+{%- endmacro %}
+
+{% macro bigquery__days_between(start_date, end_date) -%}
+  date_diff({{ end_date }}, {{ start_date }}, day)
+{%- endmacro %}
