@@ -138,7 +138,9 @@ def wait_for_lock(db: Path) -> None:
 def test_shards_on_one_duckdb_file_queue_and_a_refusal_names_the_holder(tmp_path: Path) -> None:
     """DuckDB has one writer per file: a second shard waits for the first (lock_wait_s), or, told not to
     wait, is refused at once with the holder named; never two writers, and afterwards every row is there."""
-    config = EmulatorConfig(seed=42, preset="tiny", clients=8, faults=Faults(latency_ms=150))
+    # Enough posts that the first shard still holds the file when the others start: its engagement requests
+    # run at full concurrency (issue 11), so a few dozen would be done in under a second.
+    config = EmulatorConfig(seed=42, preset="tiny", clients=8, posts_per_client=300, faults=Faults(latency_ms=150))
     db = tmp_path / "shared.duckdb"
     with run_emulator(config, process=True) as emu:
         first = start(emu, tmp_path, "run", "--duckdb-path", str(db), "--shard", "1/2")
