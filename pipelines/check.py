@@ -34,8 +34,10 @@ def probe(client: LeadPantherClient, client_id: str, paths: dict[str, str]) -> d
                 path, params = ROUTE_PATHS[resource].format(client_id=client_id), {"limit": 1}
             elif resource in ANALYTICS_PARENTS and ANALYTICS_PARENTS[resource] in first_ids:
                 record_id = first_ids[ANALYTICS_PARENTS[resource]]
-                path, params = paths[resource].format(client_id=client_id, post_id=record_id,
-                                                      lead_magnet_id=record_id), None
+                path, params = (
+                    paths[resource].format(client_id=client_id, post_id=record_id, lead_magnet_id=record_id),
+                    None,
+                )
             else:
                 continue
             try:
@@ -63,8 +65,7 @@ def run_check(
 ) -> int:
     explicit: dict[str, Any] = {k: v for k, v in {"api_key": api_key, "base_url": base_url}.items() if v}
     config = resolve_source_config(**explicit)
-    paths = {"post_engagement": config.post_engagement_path,
-             "lead_magnet_analytics": config.lead_magnet_analytics_path}
+    paths = {"post_engagement": config.post_engagement_path, "lead_magnet_analytics": config.lead_magnet_analytics_path}
     retry = RetryPolicy(max_retries=2)
     with LeadPantherClient(config.base_url, config.api_key, max_concurrency=2, retry=retry) as client:
         try:

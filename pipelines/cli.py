@@ -240,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadpanther-elt", description=__doc__.split("\n")[0])
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "-v", "--verbose", action="store_true",
+        "-v",
+        "--verbose",
+        action="store_true",
         help="a progress line per finished client-route; print the traceback of an unexpected error",
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -57,6 +57,7 @@ class DuckDbSettings(BaseConfiguration):
 def duckdb_settings() -> DuckDbSettings:
     return resolve_configuration(DuckDbSettings(), sections=("destination", "duckdb"))
 
+
 LOCK_MARKER = "Could not set lock on file"
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 LOCK_POLL_S = 1.0

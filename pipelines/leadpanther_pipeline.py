@@ -286,9 +286,7 @@ def _runs_source(log: SyncLog) -> Any:
     def leadpanther_runs() -> list[Any]:
         return [
             dlt.resource(sync_rows, name=SYNC_RUNS_TABLE, write_disposition="append", columns=SYNC_RUNS_HINTS),
-            dlt.resource(
-                quarantine_rows, name=QUARANTINE_TABLE, write_disposition="append", columns=QUARANTINE_HINTS
-            ),
+            dlt.resource(quarantine_rows, name=QUARANTINE_TABLE, write_disposition="append", columns=QUARANTINE_HINTS),
         ]
 
     return leadpanther_runs()

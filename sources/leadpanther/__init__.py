@@ -90,12 +90,24 @@ def leadpanther_source(
     """
     refuse_unknown_keys()
     config = LeadPantherSourceConfiguration(
-        api_key=api_key, base_url=base_url, page_size=page_size, max_concurrency=max_concurrency,
-        client_ids=client_ids, resources=resources, mode=mode, reconcile_every_runs=reconcile_every_runs,
-        reconcile_max_age_hours=reconcile_max_age_hours, cursor_lookback_s=cursor_lookback_s,
-        post_engagement_path=post_engagement_path, lead_magnet_analytics_path=lead_magnet_analytics_path,
-        analytics_window_days=analytics_window_days, pii_policy=pii_policy, pii_salt=pii_salt, timeout_s=timeout_s,
-        max_retries=max_retries, backoff_s=backoff_s,
+        api_key=api_key,
+        base_url=base_url,
+        page_size=page_size,
+        max_concurrency=max_concurrency,
+        client_ids=client_ids,
+        resources=resources,
+        mode=mode,
+        reconcile_every_runs=reconcile_every_runs,
+        reconcile_max_age_hours=reconcile_max_age_hours,
+        cursor_lookback_s=cursor_lookback_s,
+        post_engagement_path=post_engagement_path,
+        lead_magnet_analytics_path=lead_magnet_analytics_path,
+        analytics_window_days=analytics_window_days,
+        pii_policy=pii_policy,
+        pii_salt=pii_salt,
+        timeout_s=timeout_s,
+        max_retries=max_retries,
+        backoff_s=backoff_s,
     )
     config.on_resolved()  # a no-op check when dlt resolved it; the checks when called with plain values
     policy = config.pii()

@@ -40,6 +40,7 @@ from .settings import (
     DEFAULT_BASE_URL,
     DEFAULT_PAGE_SIZE,
     DEFAULT_PII_POLICY,
+    DEFAULT_SYNC_RUNS_RETENTION_DAYS,
     LEAD_MAGNET_ANALYTICS_PATH,
     PII_CATEGORIES,
     POST_ENGAGEMENT_PATH,
@@ -133,11 +134,30 @@ class LeadPantherSourceConfiguration(BaseConfiguration):
         return PiiPolicy.from_config(policy, self.pii_salt)
 
 
+@configspec
+class SyncRunsRetentionConfiguration(BaseConfiguration):
+    """`[sources.leadpanther] sync_runs_retention_days`: the connector's own `sync_runs` table gets a row per
+    client-route per run (at 10,000 clients and hourly runs, ~1.4M rows a day), so rows older than this many
+    days are deleted after each load. Read by the pipeline, not the source; in the same section so a user
+    finds it beside the other keys (and unknown-key checking knows it)."""
+
+    sync_runs_retention_days: int = DEFAULT_SYNC_RUNS_RETENTION_DAYS
+
+    def on_resolved(self) -> None:
+        self.sync_runs_retention_days = check_int("sync_runs_retention_days", self.sync_runs_retention_days, 1, 36500)
+
+
+def resolve_sync_runs_retention_days() -> int:
+    return resolve_configuration(SyncRunsRetentionConfiguration(), sections=SOURCE_SECTIONS).sync_runs_retention_days
+
+
 def resolve_source_config(accept_partial: bool = False, **explicit: Any) -> LeadPantherSourceConfiguration:
     """The source's settings as the source itself sees them (for `check`, `start` and the run summary)."""
     refuse_unknown_keys()
     return resolve_configuration(
-        LeadPantherSourceConfiguration(), sections=SOURCE_SECTIONS, explicit_value=explicit or None,
+        LeadPantherSourceConfiguration(),
+        sections=SOURCE_SECTIONS,
+        explicit_value=explicit or None,
         accept_partial=accept_partial,
     )
 
@@ -145,6 +165,7 @@ def resolve_source_config(accept_partial: bool = False, **explicit: Any) -> Lead
 def _known_tree() -> dict[str, Any]:
     """Key -> None (a value) or the keys of a nested section."""
     tree: dict[str, Any] = {name: None for name in LeadPantherSourceConfiguration.get_resolvable_fields()}
+    tree.update(dict.fromkeys(SyncRunsRetentionConfiguration.get_resolvable_fields()))
     tree["pii_policy"] = dict.fromkeys(PiiPolicyConfiguration.get_resolvable_fields())
     tree["pii_policy"].pop("__section__", None)
     return tree
@@ -166,7 +187,7 @@ def _env_unknown(known: Mapping[str, Any]) -> Iterator[str]:
     for name in sorted(os.environ):
         if not name.startswith(prefix):
             continue
-        parts = [p.lower() for p in name[len(prefix):].split("__")]
+        parts = [p.lower() for p in name[len(prefix) :].split("__")]
         if parts and parts[0] == SOURCE_SECTIONS[2] and parts[0] not in known and len(parts) > 1:
             parts = parts[1:]
         node: Any = known
@@ -209,7 +230,6 @@ def check_explicit_pii_policy(policy: Any) -> None:
     should pass a `PiiPolicyConfiguration` or call this."""
     if isinstance(policy, Mapping) and not isinstance(policy, BaseConfiguration):
         PiiPolicyConfiguration().parse_native_representation(policy)
-
 
 
 def config_error(exc: BaseException) -> ConfigError | None:

@@ -56,6 +56,8 @@ ANALYTICS_KEYS: Final[dict[str, str]] = {"post_engagement": "post_id", "lead_mag
 SNAPSHOT_DATE: Final = "snapshot_date"  # UTC day of the run that took a daily snapshot (added by us)
 # Records younger than this (by created_at) get their analytics refreshed on the first run of each UTC day.
 DEFAULT_ANALYTICS_WINDOW_DAYS: Final = 30
+# sync_runs rows older than this are deleted after each load (one row per client-route per run).
+DEFAULT_SYNC_RUNS_RETENTION_DAYS: Final = 90
 ALL_RESOURCES: Final = ("clients", *LIST_RESOURCES, *ANALYTICS_RESOURCES, *DAILY_TABLES.values())
 
 # Cursor per list resource. Activity has no updated_at (ASSUMED append-only), so it is read by created_at.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,28 @@ def cli(
     return subprocess.run(
         [str(BIN), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout, check=False
     )
+
+
+def cli_until(
+    marker: str, *args: str, then: Callable[[], None], env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """The CLI as `cli`, calling `then()` as soon as its stderr shows `marker` (or it exits): for tests that
+    change the world at a known point of a run (release a lock the run is waiting on) however slow the
+    machine is, instead of guessing a delay."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))}
+    full_env.update(env or {})
+    proc = subprocess.Popen([str(BIN), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
+    assert proc.stderr is not None
+    seen: list[str] = []
+    try:
+        for line in proc.stderr:
+            seen.append(line)
+            if marker in line:
+                break
+    finally:
+        then()
+    stdout, rest = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "".join(seen) + rest)
 
 
 def api_env(emu: Any, key: str = "full") -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -46,10 +47,17 @@ def loaded(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"e2e_{request.param}")
     with run_emulator(EmulatorConfig(seed=SEED, preset="tiny")) as emu:
         p = _pipeline(request.param, tmp, "e")
+        before = datetime.now(UTC).date()
         sync = run_sync(p, base_url=emu.base_url, api_key=emu.keys["full"], transform=False)
         assert sync.error is None, sync.error
+        # the run's UTC day dates its daily snapshots: the day it started (or, past midnight, the next)
+        with p.sql_client() as c:
+            days = {r[0] for r in c.execute_sql(
+                f"select distinct snapshot_date from {p.dataset_name}.lead_magnet_analytics_daily")}
+        assert len(days) == 1 and days <= {before, datetime.now(UTC).date()}, days
         result = run_transforms(p)
         frames = truth_frames(emu)
+        frames["snapshot_day"] = days.pop()
     yield p, result, frames, request.param, tmp
     if request.param == "postgres":
         pg_drop(p.dataset_name)
@@ -96,16 +104,17 @@ def test_marts_equal_pandas_from_truth(loaded):
               "impressions", "reactions", "engagement_rate", "comment_to_lead_rate"])
     assert exp_posts.leads_attributed.sum() > 0 and exp_posts.comments.sum() > 0
 
-    exp_funnel = expected_lead_funnel(f)
+    exp_funnel = expected_lead_funnel(f, f["snapshot_day"])
     _compare(_read(p, f"select * from {ms}.fct_lead_funnel"), exp_funnel,
              ["client_id", "lead_magnet_id", "day"],
              ["linked_posts_published", "comments", "keyword_matches", "leads", "leads_with_email",
               "deliveries"])
     daily = _read(p, f"select * from {ms}.agg_client_daily")
     daily["impressions"] = daily["impressions"].fillna(0)
-    _compare(daily, expected_client_daily(f), ["client_id", "day"],
+    _compare(daily, expected_client_daily(f, f["snapshot_day"]), ["client_id", "day"],
              ["posts_published", "impressions", "comments", "messages", "keyword_matches",
-              "people_engaging", "leads", "emails_captured"])
+              "people_engaging", "leads", "emails_captured", "impressions_gained", "engagements_gained",
+              "deliveries"])
 
 
 def _comments(p, dest: str) -> dict[tuple[str, str, str], str]:

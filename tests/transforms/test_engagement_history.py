@@ -4,6 +4,7 @@ previous snapshot (with the days between) equal to gains computed here from the 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,44 +22,94 @@ def _truth(emu) -> dict[tuple[str, str], dict]:
     return {(c, e["post_id"]): e for c in emu.client_ids("active") for e in emu.truth("post_engagement", c)}
 
 
+def _deliveries(emu) -> dict[tuple[str, str], int]:
+    return {(c, a["lead_magnet_id"]): a["deliveries"]
+            for c in emu.client_ids("active") for a in emu.truth("lead_magnet_analytics", c)}
+
+
 def test_daily_gains_equal_the_truth_over_uneven_gaps(tmp_path) -> None:
+    """Snapshots on days 0, 1, 3 and 15, with posts and lead magnets created on day 1 (after the history began):
+    their first snapshot counts from zero; older records' first snapshot states no gain."""
     with run_emulator(EmulatorConfig(seed=51, preset="tiny", posts_per_client=120)) as emu:
         name = f"hist_{uuid.uuid4().hex[:8]}"
         pipeline = make_pipeline("duckdb", dataset_name=name, duckdb_path=tmp_path / "hist.duckdb",
                                  pipelines_dir=tmp_path / "pipes", pipeline_name=name)
         options = {"api_key": emu.keys["full"], "base_url": emu.base_url, "transform": False, "backoff_s": 0.01}
         day0 = datetime.fromtimestamp(emu.now_ms() / 1000, UTC)
-        truths = {}
-        for offset in (0, 1, 3):  # snapshots on day 0, day 1 and day 3: gaps of 1 and 2 days
+        truths, deliveries, created = {}, {}, set()
+        for offset in (0, 1, 3, 15):  # snapshots on days 0, 1, 3 and 15: gaps of 1, 2 and 12 days
             if offset:
                 emu.advance_clock((offset - max(d for d in truths)) * DAY_MS)
+            if offset == 1:
+                for client in emu.client_ids("active"):
+                    created.update((client, i) for i in emu.insert("posts", client, 6))
+                    created.update((client, i) for i in emu.insert("lead_magnets", client, 2))
             mode = "auto" if offset == 0 else "quick"
             assert run_sync(pipeline, mode=mode, synced_at=day0 + timedelta(days=offset), **options).exit_code == 0
-            truths[offset] = _truth(emu)
+            truths[offset], deliveries[offset] = _truth(emu), _deliveries(emu)
+        # Posts the history saw from their start (their figures were 0 on day 0): created since, or unpublished.
+        fresh = created | {(c, p["id"]) for c in emu.client_ids("active") for p in emu.truth("posts", c)
+                           if not p.get("published_at") or p["published_at"][:10] >= day0.date().isoformat()}
         result = run_transforms(pipeline)
         assert not result.failed_errors and not result.warnings, result.summary_lines()
+        ms = result.models_schema
         with pipeline.sql_client() as sql:
             rows = sql.execute_sql(
                 f"select client_id, post_id, snapshot_date, previous_snapshot_date, days_since_previous, "
-                f"impressions, impressions_gained, engagements_gained "
-                f"from {result.models_schema}.fct_post_engagement_daily"
+                f"impressions, impressions_gained, engagements_gained, gains_counted_from "
+                f"from {ms}.fct_post_engagement_daily"
             )
-    by_key = {(r[0], r[1], r[2]): r for r in rows}
+            magnet_days = sql.execute_sql(
+                f"select client_id, lead_magnet_id, snapshot_date "
+                f"from {ms}.int_leadpanther__lead_magnet_deliveries_daily")
+            funnel = sql.execute_sql(
+                f"select client_id, lead_magnet_id, day, deliveries from {ms}.fct_lead_funnel where deliveries <> 0")
+            agg = sql.execute_sql(
+                f"select client_id, day, impressions_gained, engagements_gained, deliveries "
+                f"from {ms}.agg_client_daily")
     day = {offset: (day0 + timedelta(days=offset)).date() for offset in truths}
-    checked = {1: 0, 2: 0}
-    for (client, post, snapshot), row in by_key.items():
-        offset = next(o for o, d in day.items() if d == snapshot)
-        truth = truths[offset][(client, post)]
-        assert row[5] == truth["impressions"]
-        if row[3] is None:  # the post's first snapshot: no gain stated
-            assert row[4] is None and row[6] is None and row[7] is None
-            continue
-        previous = next(o for o, d in day.items() if d == row[3])
-        before = truths[previous][(client, post)]
-        assert row[4] == offset - previous
-        assert row[6] == truth["impressions"] - before["impressions"]
-        assert row[7] == sum(truth[f] - before[f] for f in FIGURES if f != "impressions")
-        checked[row[4]] += 1
-    # Young posts have a snapshot every day a run happened: gains over 1 day and over 2 days were both checked.
-    assert checked[1] > 0 and checked[2] > 0, checked
+    offset_of = {d: o for o, d in day.items()}
+    checked: Counter = Counter()
+    expected_agg: dict[tuple[str, object], list[int]] = {}
+    for client, post, snapshot, previous_day, days, impressions, gained, engagements_gained, basis in rows:
+        truth = truths[offset_of[snapshot]][(client, post)]
+        assert impressions == truth["impressions"]
+        if previous_day is None:  # the post's first snapshot: gains from zero only if the history saw it from 0
+            assert days is None
+            if (client, post) not in fresh:
+                assert basis is None and gained is None and engagements_gained is None
+                continue
+            assert basis == "creation"
+            before = dict.fromkeys(FIGURES, 0)
+            checked["creation"] += 1
+        else:
+            assert basis == "previous_snapshot"
+            before = truths[offset_of[previous_day]][(client, post)]
+            assert days == offset_of[snapshot] - offset_of[previous_day]
+            checked[days] += 1
+        assert gained == truth["impressions"] - before["impressions"]
+        assert engagements_gained == sum(truth[f] - before[f] for f in FIGURES if f != "impressions")
+        totals = expected_agg.setdefault((client, snapshot), [0, 0, 0])
+        totals[0] += gained
+        totals[1] += engagements_gained
+    # Young posts have a snapshot every day a run happened: gains over 1, 2 and 12 days were all checked.
+    assert checked[1] and checked[2] and checked[12] and checked["creation"], checked
     assert any(r[6] for r in rows if r[6] is not None), "no impressions were gained at all"
+
+    # Deliveries per day: gains between the lead magnet's snapshots, from the truth alone.
+    expected_funnel: dict[tuple[str, str, object], int] = {}
+    by_magnet: dict[tuple[str, str], list] = {}
+    for client, magnet, snapshot in magnet_days:
+        by_magnet.setdefault((client, magnet), []).append(snapshot)
+    for (client, magnet), days in by_magnet.items():
+        previous = 0 if (client, magnet) in created else None
+        for snapshot in sorted(days):
+            now = deliveries[offset_of[snapshot]][(client, magnet)]
+            if previous is not None and now - previous:
+                expected_funnel[(client, magnet, snapshot)] = now - previous
+                expected_agg.setdefault((client, snapshot), [0, 0, 0])[2] += now - previous
+            previous = now
+    assert {(c, m, d): n for c, m, d, n in funnel} == expected_funnel
+    assert any(c for c, m, d in expected_funnel if (c, m) in created), "no new lead magnet delivered"
+    stated = {(c, d): [g or 0, e or 0, n] for c, d, g, e, n in agg if g is not None or n}
+    assert stated == expected_agg

@@ -31,7 +31,7 @@ def truth_frames(emu: Any) -> dict[str, pd.DataFrame]:
     frames["clients"] = pd.DataFrame(
         [{"client_id": c["user_id"], "grant_status": c["grant"]["status"]} for c in clients])
     for name, cols in (("posts", ["published_at"]), ("leads", ["created_at"]), ("activity", ["created_at"]),
-                       ("lead_magnet_analytics", ["captured_at"])):
+                       ("lead_magnet_analytics", ["captured_at"]), ("lead_magnets", ["created_at"])):
         for col in cols:
             ts = pd.to_datetime(frames[name][col], utc=True)
             frames[name][col.replace("_at", "_day")] = ts.dt.date.where(ts.notna(), None)
@@ -100,7 +100,29 @@ def expected_post_engagement(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def expected_lead_funnel(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def first_snapshot_gains(f: dict[str, pd.DataFrame], snapshot_day: Any) -> dict[str, dict[tuple, dict[str, int]]]:
+    """What a single run's daily snapshots gained, per client: a record's first snapshot counts from zero only
+    if the history saw it from its start (a post not published before `snapshot_day`, a lead magnet created
+    on or after it); other records' gains are unknown and count nowhere."""
+    posts = f["posts"].set_index(["client_id", "id"])
+    engagement: dict[tuple, dict[str, int]] = {}
+    for e in f["post_engagement"].to_dict("records"):
+        published = posts.loc[(e["client_id"], e["post_id"])]["published_day"]
+        if published is None or published >= snapshot_day:
+            g = engagement.setdefault((e["client_id"], snapshot_day), {"impressions_gained": 0,
+                                                                       "engagements_gained": 0})
+            g["impressions_gained"] += int(e["impressions"])
+            g["engagements_gained"] += sum(int(e[k]) for k in ("reactions", "comments", "reposts", "clicks"))
+    created = f["lead_magnets"].set_index(["client_id", "id"])["created_day"]
+    deliveries: dict[tuple, dict[str, int]] = {}
+    for an in f["lead_magnet_analytics"].to_dict("records"):
+        if created.loc[(an["client_id"], an["lead_magnet_id"])] >= snapshot_day and int(an["deliveries"]):
+            key = (an["client_id"], an["lead_magnet_id"], snapshot_day)
+            deliveries.setdefault(key, {"deliveries": 0})["deliveries"] += int(an["deliveries"])
+    return {"engagement": engagement, "deliveries": deliveries}
+
+
+def expected_lead_funnel(f: dict[str, pd.DataFrame], snapshot_day: Any) -> pd.DataFrame:
     links = _links(f)
     posts = f["posts"].set_index(["client_id", "id"])
     acts = f["activity"]
@@ -130,16 +152,22 @@ def expected_lead_funnel(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
         k = (ld["client_id"], ld["lead_magnet_id"], ld["created_day"])
         bump(k, "leads")
         bump(k, "leads_with_email", int(_has_email(ld.get("email"))))
-    for an in f["lead_magnet_analytics"].to_dict("records"):
-        bump((an["client_id"], an["lead_magnet_id"], an["captured_day"]), "deliveries", int(an["deliveries"]))
+    for key, gained in first_snapshot_gains(f, snapshot_day)["deliveries"].items():
+        bump(key, "deliveries", gained["deliveries"])
     stages = ["linked_posts_published", "comments", "keyword_matches", "leads", "leads_with_email",
               "deliveries"]
     return pd.DataFrame([{"client_id": k[0], "lead_magnet_id": k[1], "day": k[2],
                           **{s: v.get(s, 0) for s in stages}} for k, v in counts.items()])
 
 
-def expected_client_daily(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def expected_client_daily(f: dict[str, pd.DataFrame], snapshot_day: Any) -> pd.DataFrame:
     rows: dict[tuple, dict[str, Any]] = {}
+    gains = first_snapshot_gains(f, snapshot_day)
+    for key, gained in gains["engagement"].items():
+        rows.setdefault(key, {}).update(gained)
+    for (cid, _, day), gained in gains["deliveries"].items():
+        r = rows.setdefault((cid, day), {})
+        r["deliveries"] = r.get("deliveries", 0) + gained["deliveries"]
     pub = f["posts"][(f["posts"].status == "published") & f["posts"].published_day.notna()]
     eng = f["post_engagement"].set_index(["client_id", "post_id"])
     for p in pub.to_dict("records"):
@@ -161,6 +189,7 @@ def expected_client_daily(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
         r["leads"] = len(g)
         r["emails_captured"] = sum(_has_email(x) for x in g.email)
     cols = ["posts_published", "impressions", "comments", "messages", "keyword_matches", "people_engaging",
-            "leads", "emails_captured"]
-    return pd.DataFrame([{"client_id": k[0], "day": k[1], **{c: v.get(c, 0) for c in cols}}
-                         for k, v in rows.items()])
+            "leads", "emails_captured", "deliveries"]
+    gained = ["impressions_gained", "engagements_gained"]  # NULL on a day with no known gain
+    return pd.DataFrame([{"client_id": k[0], "day": k[1], **{c: v.get(c, 0) for c in cols},
+                          **{c: v.get(c) for c in gained}} for k, v in rows.items()])

@@ -38,12 +38,34 @@ leads as (
     group by client_id, created_date
 ),
 
+engagement_gains as (
+    select
+        client_id,
+        snapshot_date as day,
+        sum(impressions_gained) as impressions_gained,
+        sum(engagements_gained) as engagements_gained
+    from {{ ref('fct_post_engagement_daily') }} as fct_post_engagement_daily
+    where gains_counted_from is not null
+    group by client_id, snapshot_date
+),
+
+deliveries as (
+    select client_id, snapshot_date as day, sum(deliveries_gained) as deliveries
+    from {{ ref('int_leadpanther__lead_magnet_deliveries_daily') }} as int_leadpanther__lead_magnet_deliveries_daily
+    where deliveries_gained is not null
+    group by client_id, snapshot_date
+),
+
 spine as (
     select client_id, day from posts
     union
     select client_id, day from activity
     union
     select client_id, day from leads
+    union
+    select client_id, day from engagement_gains
+    union
+    select client_id, day from deliveries
 ),
 
 final as (
@@ -60,12 +82,17 @@ final as (
         cast(coalesce(activity.keyword_matches, 0) as bigint) as keyword_matches,
         cast(coalesce(activity.people_engaging, 0) as bigint) as people_engaging,
         cast(coalesce(leads.leads, 0) as bigint) as leads,
-        cast(coalesce(leads.emails_captured, 0) as bigint) as emails_captured
+        cast(coalesce(leads.emails_captured, 0) as bigint) as emails_captured,
+        cast(engagement_gains.impressions_gained as bigint) as impressions_gained,
+        cast(engagement_gains.engagements_gained as bigint) as engagements_gained,
+        cast(coalesce(deliveries.deliveries, 0) as bigint) as deliveries
     from spine
     inner join clients on spine.client_id = clients.client_id
     left join posts on spine.client_id = posts.client_id and spine.day = posts.day
     left join activity on spine.client_id = activity.client_id and spine.day = activity.day
     left join leads on spine.client_id = leads.client_id and spine.day = leads.day
+    left join engagement_gains on spine.client_id = engagement_gains.client_id and spine.day = engagement_gains.day
+    left join deliveries on spine.client_id = deliveries.client_id and spine.day = deliveries.day
 )
 
 select * from final

@@ -70,10 +70,10 @@ deliveries as (
     select
         client_id,
         lead_magnet_id,
-        captured_date as day,
-        deliveries
-    from {{ ref('stg_leadpanther__lead_magnet_analytics') }} as stg_leadpanther__lead_magnet_analytics
-    where captured_date is not null
+        snapshot_date as day,
+        deliveries_gained as deliveries
+    from {{ ref('int_leadpanther__lead_magnet_deliveries_daily') }} as int_leadpanther__lead_magnet_deliveries_daily
+    where deliveries_gained is not null
 ),
 
 spine as (

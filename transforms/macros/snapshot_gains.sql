@@ -1,0 +1,24 @@
+{#- Gains between daily snapshots, written once for every figure of every snapshot history.
+
+    snapshot_gain: what `figure` gained since the record's previous snapshot (partitioned by `record`, ordered by
+    snapshot_date). On the record's first snapshot it is the figure itself when `from_zero` holds (the record
+    was created after its client's history began, so it started at 0 under observation), else NULL: what an
+    older record gained before the history began is unknown, and counting its lifetime total as one day's gain
+    would put a spike on the first day of every history. -#}
+{% macro snapshot_gain(figure, record, from_zero) -%}
+case
+    when lag(snapshot_date) over (partition by {{ record }} order by snapshot_date) is not null
+        then {{ figure }} - lag({{ figure }}) over (partition by {{ record }} order by snapshot_date)
+    when {{ from_zero }} then {{ figure }}
+end
+{%- endmacro %}
+
+{#- Where a record's gains on a snapshot are counted from: its previous snapshot, its creation (first snapshot of
+    a record created after the history began), or nowhere (NULL gains). -#}
+{% macro snapshot_gain_basis(record, from_zero) -%}
+case
+    when lag(snapshot_date) over (partition by {{ record }} order by snapshot_date) is not null
+        then 'previous_snapshot'
+    when {{ from_zero }} then 'creation'
+end
+{%- endmacro %}
