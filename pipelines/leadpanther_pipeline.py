@@ -26,7 +26,12 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sources.leadpanther import SyncLog, leadpanther_source
-from sources.leadpanther.configuration import check_explicit_pii_policy, config_error
+from sources.leadpanther.configuration import (
+    check_explicit_pii_policy,
+    config_error,
+    resolve_sync_runs_retention_days,
+)
+from sources.leadpanther.helpers.config import check_int
 from sources.leadpanther.helpers.errors import (
     ConfigError,
     DestinationUnavailableError,
@@ -59,6 +64,7 @@ from .duplicate_keys import remove_duplicate_keys
 from .run_lock import duckdb_run_lock
 from .schema_race import run_retrying_schema_races
 from .state_history import prune_state_history
+from .sync_runs_retention import prune_sync_runs
 
 PIPELINE_NAME = "leadpanther"
 DEFAULT_DATASET = "leadpanther"
@@ -166,6 +172,7 @@ class SyncResult:
     pending_loaded: int = 0
     schema_retries: list[str] = field(default_factory=list)  # causes of load retries after schema races
     state_rows_pruned: int = 0
+    sync_runs_pruned: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -305,6 +312,7 @@ def run_sync(
     lock_wait_s: float | None = None,
     shard: Shard | str | None = None,
     synced_at: datetime | None = None,
+    sync_runs_retention_days: int | None = None,
     **source_options: Any,
 ) -> SyncResult:
     """Extract, load and post-process one run. Options left None come from .dlt/*.toml or env vars.
@@ -312,7 +320,8 @@ def run_sync(
     `shard` ("K/N") reads only shard K's clients, into a pipeline made with `make_pipeline(shard=...)`. A
     shard never builds the models: they read every shard's rows, so `transform` runs once after all shards.
 
-    `synced_at`: the run's time (default now). Tests and benchmarks set it to simulate later days."""
+    `synced_at`: the run's time (default now). Tests and benchmarks set it to simulate later days.
+    `sync_runs_retention_days`: default `[sources.leadpanther] sync_runs_retention_days` (90)."""
     use_releasing_arrow_pool()
     log = SyncLog(progress=progress, verbose=verbose)
     if synced_at is not None:
@@ -332,6 +341,11 @@ def run_sync(
             log.shard = str(parsed)
             transform = False
         check_explicit_pii_policy(options.get("pii_policy"))
+        retention_days = (
+            resolve_sync_runs_retention_days()
+            if sync_runs_retention_days is None
+            else check_int("sync_runs_retention_days", sync_runs_retention_days, 1, 36500)
+        )
         source = leadpanther_source(sync_log=log, **options)
     except LeadPantherError as error:
         result.error = error
@@ -346,7 +360,7 @@ def run_sync(
     wait_s = lock_wait_s if lock_wait_s is not None else _lock_wait_s(pipeline)
     try:
         with duckdb_run_lock(duckdb_file(pipeline), f"pipeline {pipeline.pipeline_name}", wait_s, say):
-            _load_and_mend(pipeline, result, source, full_refresh, transform, wait_s, say)
+            _load_and_mend(pipeline, result, source, full_refresh, transform, wait_s, say, retention_days)
     except DestinationUnavailableError as error:  # another run of ours held the DuckDB file too long
         log.shutdown()
         result.error = error
@@ -383,6 +397,7 @@ def _load_and_mend(
     transform: bool,
     wait_s: float,
     say: Callable[[str], None],
+    retention_days: int,
 ) -> None:
     log = result.log
     refresh = "drop_sources" if full_refresh else None
@@ -417,6 +432,7 @@ def _load_and_mend(
         if result.error is None:
             result.deleted_marked = mark_deleted(pipeline, LIST_RESOURCES, load_ids=loads)
             result.state_rows_pruned = prune_state_history(pipeline)
+            result.sync_runs_pruned = prune_sync_runs(pipeline, retention_days, log.synced_at)
         if transform:
             result.transform = _run_transforms(pipeline, log.run_id)
     except LeadPantherError as error:
