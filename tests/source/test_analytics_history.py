@@ -165,5 +165,5 @@ def test_window_setting_and_a_failed_refresh_is_retried_the_same_day(make_duckdb
         )
         assert again.exit_code == 0
         refreshed = {k for k in expected_refresh(emu, "posts", floor, engaged_only=True) if k[0] == client}
-        lookback_only = {k for k in expected_refresh(emu, "posts", day1, engaged_only=True) if k[0] != client}
-        assert emu.request_counts()[ENGAGEMENT] == len(refreshed) + len(lookback_only)
+        # The other clients re-read only their unchanged edge (the cursor lookback): no analytics for it.
+        assert emu.request_counts()[ENGAGEMENT] == len(refreshed)

@@ -23,10 +23,11 @@ from .client import LeadPantherClient
 from .client_list import ClientList
 from .errors import AuthenticationError, LeadPantherError, NotFoundError, PermissionDeniedError
 from .fanout import FanOut
+from .overlap import EDGE_KEY, Edge, EdgeTracker, OverlapGate
 from .pages import Scan
 from .pii import PiiPolicy
-from .planning import ScanPlanner
-from .records import TableBuilder
+from .planning import ScanPlan, ScanPlanner
+from .records import TableBuilder, parse_ts
 from .shards import prune_foreign_cursors
 from .sync_log import SyncLog
 
@@ -139,10 +140,15 @@ class ScanRunner:
         status.live = scan.outcome.stats  # progress lines read pages from it while the scan runs
         builder = TableBuilder(resource, self.policy, self.log.synced_at)
         buffer: list[Any] = []
+        gate = self._overlap_gate(plan, previous, feed)
+        edge = EdgeTracker(self.planner.rules.lookback) if feed is not None and not plan.spec.from_tail else None
         try:
             for batch in scan:
                 if feed is not None:
-                    self.analytics.submit(feed, batch.emit + batch.young)
+                    rows = batch.emit + batch.young
+                    self.analytics.submit(feed, gate.split(rows) if gate is not None else rows)
+                if edge is not None:
+                    edge.add(batch.emit)
                 if loaded:
                     buffer.extend(batch.emit)
                 if len(buffer) >= BATCH_ROWS:
@@ -161,13 +167,28 @@ class ScanRunner:
         except LeadPantherError as error:
             self.log.finish(status, scan.outcome.stats, outcome="failed", error=error)
             return False
+        if gate is not None and feed is not None:
+            self.analytics.submit(feed, gate.release())
         outcome = scan.outcome
         status.order_detected = outcome.order
         status.scan = outcome.scan
         if loaded:
-            cursors[client_id] = self.planner.advance(previous, outcome, plan.run_mode)
+            cursor = self.planner.advance(previous, outcome, plan.run_mode)
+            if edge is not None:
+                cursor[EDGE_KEY] = edge.digest(parse_ts(cursor.get("created_max")), parse_ts(cursor.get("updated_max")))
+            cursors[client_id] = cursor
         self.log.finish(status, outcome.stats)
         return True
+
+    def _overlap_gate(self, plan: ScanPlan, previous: dict[str, Any] | None, feed: Feed | None) -> OverlapGate | None:
+        """A gate for the analytics of re-read rows, when the previous edge can be trusted (overlap.py)."""
+        if feed is None or feed.window or plan.run_mode != "quick" or plan.spec.from_tail or not previous:
+            return None
+        stored = previous.get(EDGE_KEY)
+        if not isinstance(stored, str):
+            return None
+        maxima = parse_ts(previous.get("created_max")), parse_ts(previous.get("updated_max"))
+        return OverlapGate(stored, Edge(*maxima, self.planner.rules.lookback))
 
 
 def _selected_resources() -> set[str]:
