@@ -50,6 +50,17 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _positive_int(value: str) -> int:
+    """argparse type: a usage error (exit 2) names the option instead of a traceback."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
 def _pipeline(args: argparse.Namespace, *, pipeline_name: str | None = None):
     from pipelines.leadpanther_pipeline import PIPELINE_NAME, make_pipeline
 
@@ -154,7 +165,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from pipelines.check import run_check
 
-    return run_check(print_line=_say)
+    return run_check(print_line=_say, max_clients=args.max_clients)
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
@@ -286,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_args(p)
     p.set_defaults(func=cmd_start)
     p = add("check", help="verify the key, its scopes and grants per client")
+    p.add_argument("--max-clients", type=_positive_int, default=50, help="clients to probe (4 requests each)")
     p.set_defaults(func=cmd_check)
     p = add("transform", help="dbt build: (re)build the models and run their data tests on the loaded data")
     destination_args(p)

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from leadpanther_emulator import EmulatorConfig, run_emulator
-from tests.cli.runner import api_env, cli
+from tests.cli.runner import api_env, cli, output
 from tests.conftest import PG_URL
 
 
@@ -85,6 +85,10 @@ def test_check_prints_what_the_key_may_read(emu, tmp_path: Path) -> None:
     for client_id in emu.client_ids("revoked"):
         row = next(line for line in lines if line.startswith(client_id))
         assert "403" in row
+    assert f"{len(emu.client_ids())} client(s) visible" in lines[0]
+    one = cli("check", "--max-clients", "1", env={**api_env(emu, "no_leads"), "DLT_PROJECT_DIR": str(tmp_path)})
+    assert f"Probing the first 1 of {len(emu.client_ids())} clients" in one.stdout
+    assert sum(line.startswith(tuple(emu.client_ids())) for line in one.stdout.splitlines()) == 1
     no_analytics = cli("check", env={**api_env(emu, "no_analytics"), "DLT_PROJECT_DIR": str(tmp_path)})
     row = next(line for line in no_analytics.stdout.splitlines() if line.startswith(emu.client_ids("active")[0]))
     assert row.split()[-1] == "403"
@@ -117,3 +121,14 @@ def test_run_into_postgres(emu, tmp_path: Path) -> None:
         assert leads == sum(len(emu.truth("leads", c)) for c in emu.client_ids("active"))
     finally:
         drop_pg_schemas(dataset)
+
+
+def test_check_counts_every_page_of_clients(tmp_path: Path) -> None:
+    """An agency's client list is longer than a page (100): check reads all of it, as a run does."""
+    with run_emulator(EmulatorConfig(seed=3, preset="tiny", clients=150, posts_per_client=2)) as big:
+        out = cli("check", "--max-clients", "2", env={**api_env(big), "DLT_PROJECT_DIR": str(tmp_path)})
+        listed = len(big.client_ids())
+    assert listed == 150
+    assert "150 client(s) visible" in out.stdout and "Probing the first 2 of 150 clients" in out.stdout, output(out)
+    bad = cli("check", "--max-clients", "0", env={**api_env(big), "DLT_PROJECT_DIR": str(tmp_path)})
+    assert bad.returncode == 2 and "--max-clients" in bad.stderr
