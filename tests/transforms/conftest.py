@@ -72,3 +72,17 @@ def scratch_pipeline(request, tmp_path):
     yield p
     if request.param == "postgres":
         pg_drop(f"{name}_raw")
+
+
+def history_pipeline(emu, tmp_path: Path, tag: str) -> tuple[dlt.Pipeline, dict, datetime]:
+    """For tests that simulate days against the emulator: a DuckDB pipeline of their own, the `run_sync`
+    options for the emulator (models left to the test) and the emulator's day 0 as an aware UTC datetime."""
+    from datetime import UTC
+
+    from pipelines.leadpanther_pipeline import make_pipeline
+
+    name = f"{tag}_{uuid.uuid4().hex[:8]}"
+    pipeline = make_pipeline("duckdb", dataset_name=name, duckdb_path=tmp_path / f"{tag}.duckdb",
+                             pipelines_dir=tmp_path / "pipes", pipeline_name=name)
+    options = {"api_key": emu.keys["full"], "base_url": emu.base_url, "transform": False, "backoff_s": 0.01}
+    return pipeline, options, datetime.fromtimestamp(emu.now_ms() / 1000, UTC)

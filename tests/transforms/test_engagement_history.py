@@ -3,16 +3,17 @@ previous snapshot (with the days between) equal to gains computed here from the 
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 pytest.importorskip("pipelines.leadpanther_pipeline")
+from conftest import history_pipeline  # noqa: E402
+
 from leadpanther_emulator import EmulatorConfig, run_emulator  # noqa: E402
 from leadpanther_emulator.generator import DAY_MS  # noqa: E402
-from pipelines.leadpanther_pipeline import make_pipeline, run_sync  # noqa: E402
+from pipelines.leadpanther_pipeline import run_sync  # noqa: E402
 from transforms import run_transforms  # noqa: E402
 
 FIGURES = ("impressions", "reactions", "comments", "reposts", "clicks")
@@ -31,11 +32,7 @@ def test_daily_gains_equal_the_truth_over_uneven_gaps(tmp_path) -> None:
     """Snapshots on days 0, 1, 3 and 15, with posts and lead magnets created on day 1 (after the history began):
     their first snapshot counts from zero; older records' first snapshot states no gain."""
     with run_emulator(EmulatorConfig(seed=51, preset="tiny", posts_per_client=120)) as emu:
-        name = f"hist_{uuid.uuid4().hex[:8]}"
-        pipeline = make_pipeline("duckdb", dataset_name=name, duckdb_path=tmp_path / "hist.duckdb",
-                                 pipelines_dir=tmp_path / "pipes", pipeline_name=name)
-        options = {"api_key": emu.keys["full"], "base_url": emu.base_url, "transform": False, "backoff_s": 0.01}
-        day0 = datetime.fromtimestamp(emu.now_ms() / 1000, UTC)
+        pipeline, options, day0 = history_pipeline(emu, tmp_path, "hist")
         truths, deliveries, created = {}, {}, set()
         for offset in (0, 1, 3, 15):  # snapshots on days 0, 1, 3 and 15: gaps of 1, 2 and 12 days
             if offset:

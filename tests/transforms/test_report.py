@@ -8,14 +8,13 @@ import copy
 import re
 import shutil
 import subprocess
-import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from conftest import load_raw, small_raw
+from conftest import history_pipeline, load_raw, small_raw
 
 from transforms import run_transforms
 from transforms.report import write_report
@@ -146,15 +145,11 @@ def test_report_weekly_gains_post_names_and_grants_against_the_emulator(tmp_path
         pytest.skip("chromium not installed (apt-get install -y chromium)")
     from leadpanther_emulator import EmulatorConfig, run_emulator
     from leadpanther_emulator.generator import DAY_MS
-    from pipelines.leadpanther_pipeline import make_pipeline, run_sync
+    from pipelines.leadpanther_pipeline import run_sync
     from sources.leadpanther.settings import PII_CATALOG
 
     with run_emulator(EmulatorConfig(seed=52, preset="tiny", posts_per_client=60)) as emu:
-        name = f"report_{uuid.uuid4().hex[:8]}"
-        pipeline = make_pipeline("duckdb", dataset_name=name, duckdb_path=tmp_path / "report.duckdb",
-                                 pipelines_dir=tmp_path / "pipes", pipeline_name=name)
-        options = {"api_key": emu.keys["full"], "base_url": emu.base_url, "transform": False, "backoff_s": 0.01}
-        day0 = datetime.fromtimestamp(emu.now_ms() / 1000, UTC)
+        pipeline, options, day0 = history_pipeline(emu, tmp_path, "report")
         active = emu.client_ids("active")
         truths: dict[date, dict[tuple[str, str], dict]] = {}
         previous = 0

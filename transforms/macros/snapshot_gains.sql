@@ -22,3 +22,11 @@ case
     when {{ from_zero }} then 'creation'
 end
 {%- endmacro %}
+
+{#- Each client's first snapshot day in a snapshot history: when its history began (what "the history saw a
+    record from its start" is measured against). -#}
+{% macro first_snapshot_dates(snapshots) -%}
+select client_id, min(snapshot_date) as first_snapshot_date
+from {{ snapshots }}
+group by client_id
+{%- endmacro %}

@@ -8,9 +8,7 @@ magnets as (
 ),
 
 history_start as (
-    select client_id, min(snapshot_date) as first_snapshot_date
-    from snapshots
-    group by client_id
+    {{ leadpanther.first_snapshot_dates('snapshots') }}
 ),
 
 figures as (
