@@ -13,6 +13,7 @@ from typing import Any
 import dlt
 
 LIST_TABLES = ("posts", "lead_magnets", "leads", "activity")
+ALL_TABLES = ("clients", *LIST_TABLES, "post_engagement", "lead_magnet_analytics")
 # Flattened columns per table (docs/tables.md) -> path in the API record.
 NESTED = {
     "clients": {"grant__id": ("grant", "id"), "grant__status": ("grant", "status"), "grant__label": ("grant", "label")},
@@ -129,6 +130,7 @@ def diff_against_truth(
 def assert_matches_truth(
     pipeline: dlt.Pipeline, emu: Any, tables: Iterable[str] = ("clients", *LIST_TABLES), **kwargs: Any
 ) -> None:
+    """Every table asked for equals the ground truth of the active clients (all differences in the message)."""
     active = emu.client_ids("active")
     problems: list[str] = []
     for table in tables:
