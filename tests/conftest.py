@@ -45,6 +45,19 @@ def drop_pg_schemas(dataset: str) -> None:
     con.close()
 
 
+def pg_dataset_fixture(prefix: str) -> Any:
+    """A `dataset` fixture for a test module: a fresh PostgreSQL dataset name `<prefix>_<8 hex>`, its schemas
+    (staging and models included) dropped after the test, so runs never see each other's tables."""
+
+    @pytest.fixture
+    def dataset() -> Iterator[str]:
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        yield name
+        drop_pg_schemas(name)
+
+    return dataset
+
+
 @pytest.fixture
 def make_pg_pipeline(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     from pipelines.leadpanther_pipeline import make_pipeline

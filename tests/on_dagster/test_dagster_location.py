@@ -4,7 +4,6 @@ every shard and the sensor waits for all of them. Needs the `dagster` extra, whi
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,15 +28,10 @@ from orchestration.dagster_location.definitions import (
     shard_partitions,
 )
 from pipelines.leadpanther_pipeline import make_pipeline
-from tests.conftest import PG_URL, drop_pg_schemas
+from tests.conftest import PG_URL, pg_dataset_fixture
 from tests.truth import ALL_TABLES, assert_matches_truth
 
-
-@pytest.fixture
-def dataset():
-    name = f"lp_dagster_{uuid.uuid4().hex[:8]}"
-    yield name
-    drop_pg_schemas(name)
+dataset = pg_dataset_fixture("lp_dagster")
 
 
 @pytest.mark.postgres

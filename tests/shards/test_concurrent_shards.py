@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import psycopg2
@@ -14,7 +13,7 @@ import pytest
 
 from leadpanther_emulator import EmulatorConfig, Faults, run_emulator
 from pipelines.leadpanther_pipeline import make_pipeline
-from tests.conftest import PG_URL, drop_pg_schemas
+from tests.conftest import PG_URL, pg_dataset_fixture
 from tests.truth import ALL_TABLES, assert_matches_truth, diff_against_truth
 
 BIN = Path(sys.executable).parent / "leadpanther-elt"
@@ -76,11 +75,7 @@ def sql(query: str, *params) -> list[tuple]:
         con.close()
 
 
-@pytest.fixture
-def dataset():
-    name = f"lp_shards_{uuid.uuid4().hex[:8]}"
-    yield name
-    drop_pg_schemas(name)
+dataset = pg_dataset_fixture("lp_shards")
 
 
 @pytest.mark.postgres
