@@ -26,6 +26,19 @@ def list_requests(counts: Counter) -> dict[str, int]:
     return {name: counts.get(route, 0) for name, route in LIST_ROUTES.items()}
 
 
+def quick_run(pipeline, emu, resources: list[str], page_size: int = 10):
+    """A quick run that must succeed, with the emulator's request log reset first (so it counts only this run)."""
+    emu.reset_request_log()
+    result = sync(pipeline, emu, page_size=page_size, mode="quick", resources=resources)
+    assert result.exit_code == 0
+    return result
+
+
+def leads_status(result, client: str):
+    """The run's status row of one client's leads (its `scan` says how the list was read)."""
+    return next(s for s in result.log.statuses if s.client_id == client and s.resource == "leads")
+
+
 def scans(result, resource: str | None = None) -> Counter:
     return Counter(
         s.scan
@@ -42,17 +55,13 @@ def test_quick_runs_cost_one_request_per_client_route_in_either_order(make_duckd
         assert sync(pipeline, emu, page_size=10, resources=LISTS_ONLY).exit_code == 0
         active = emu.client_ids("active")
 
-        emu.reset_request_log()
-        quiet = sync(pipeline, emu, page_size=10, mode="quick", resources=LISTS_ONLY)
-        assert quiet.exit_code == 0
+        quiet = quick_run(pipeline, emu, LISTS_ONLY)
         assert list_requests(emu.request_counts()) == {r: len(active) for r in LIST_ROUTES}
         assert scans(quiet) == Counter({SHORTCUT[order]: len(active) * len(LIST_ROUTES)})
 
         # New rows at the end of the list (oldest-first) / at its head (newest-first): read, and only them.
         new = {(c, r): emu.insert(r, c, 13) for c in active for r in LIST_RESOURCES}
-        emu.reset_request_log()
-        result = sync(pipeline, emu, page_size=10, mode="quick", resources=LISTS_ONLY)
-        assert result.exit_code == 0
+        result = quick_run(pipeline, emu, LISTS_ONLY)
         assert scans(result) == Counter({SHORTCUT[order]: len(active) * len(LIST_ROUTES)})
         # 13 new rows + the 2 re-read ones need 2 pages of 10 (plus one more when the lookback re-reads a few)
         assert all(n <= 3 * len(active) for n in list_requests(emu.request_counts()).values())
@@ -76,10 +85,8 @@ def test_deletions_and_insertions_before_the_tail(make_duckdb_pipeline, order: s
         client = active[0]
 
         deleted = emu.delete("leads", client, 4)
-        emu.reset_request_log()
-        result = sync(pipeline, emu, page_size=10, mode="quick", resources=resources)
-        assert result.exit_code == 0
-        status = next(s for s in result.log.statuses if s.client_id == client and s.resource == "leads")
+        result = quick_run(pipeline, emu, resources)
+        status = leads_status(result, client)
         assert status.scan == ("full" if order == "oldest" else "early_stop"), status
         others = [s for s in result.log.statuses if s.resource == "leads" and s.client_id != client]
         assert {s.scan for s in others if s.status == "ok"} == {SHORTCUT[order]}
@@ -91,10 +98,8 @@ def test_deletions_and_insertions_before_the_tail(make_duckdb_pipeline, order: s
         newest_ms = max(_ms(r["created_at"]) for r in emu.truth("leads", client))
         late = emu.insert("leads", client, 2, created_ms=newest_ms - 600_000)
         fresh = emu.insert("leads", client, 3)
-        emu.reset_request_log()
-        result = sync(pipeline, emu, page_size=10, mode="quick", resources=resources)
-        assert result.exit_code == 0
-        status = next(s for s in result.log.statuses if s.client_id == client and s.resource == "leads")
+        result = quick_run(pipeline, emu, resources)
+        status = leads_status(result, client)
         assert status.scan == ("full" if order == "oldest" else "early_stop"), status
         loaded = {(r["client_id"], r["id"]) for r in loaded_rows(pipeline, "leads") if r["client_id"] == client}
         assert {(client, i) for i in late + fresh} <= loaded
@@ -102,9 +107,7 @@ def test_deletions_and_insertions_before_the_tail(make_duckdb_pipeline, order: s
         assert loaded == truth | {(client, i) for i in deleted}
 
         # After the fallback the tail is known again: the next quick run is one request per client-route.
-        emu.reset_request_log()
-        result = sync(pipeline, emu, page_size=10, mode="quick", resources=resources)
-        assert result.exit_code == 0
+        result = quick_run(pipeline, emu, resources)
         assert scans(result) == Counter({SHORTCUT[order]: len(active)})
         assert list_requests(emu.request_counts())["leads"] == len(active)
 
@@ -122,10 +125,7 @@ def test_a_list_that_shrank_below_the_tail_falls_back(make_duckdb_pipeline) -> N
         client = emu.client_ids("active")[0]
         emu.delete("leads", client, 11)
         emu.insert("leads", client, 1)
-        result = sync(pipeline, emu, page_size=5, mode="quick", resources=resources)
-        assert result.exit_code == 0
-        status = next(s for s in result.log.statuses if s.client_id == client and s.resource == "leads")
-        assert status.scan == "full"
+        assert leads_status(quick_run(pipeline, emu, resources, page_size=5), client).scan == "full"
         assert sync(pipeline, emu, page_size=5, mode="reconcile", resources=resources).exit_code == 0
         assert_matches_truth(pipeline, emu, tables=("leads",))
 
