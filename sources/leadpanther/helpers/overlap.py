@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..settings import ORDER_FIELD
+from .pages import since_floors
 from .records import parse_ts
 
 EDGE_KEY = "edge"  # in a client-route's cursor
@@ -35,10 +36,6 @@ def _stamps(record: Any) -> tuple[datetime | None, datetime | None]:
     return parse_ts(record.get(ORDER_FIELD)), parse_ts(record.get("updated_at"))
 
 
-def _at_or_after(value: datetime | None, floor: datetime | None) -> bool:
-    return value is not None and floor is not None and value >= floor
-
-
 class Edge:
     """The rows a quick run re-reads for a cursor's maxima: created or updated within one lookback of them
     (the parents of analytics, posts and lead magnets, are read by updated_at: settings.CURSOR_FIELD)."""
@@ -49,8 +46,8 @@ class Edge:
         self.updated_floor = updated_max - lookback if updated_max is not None else None
 
     def holds(self, record: Any) -> bool:
-        created, updated = _stamps(record)
-        return _at_or_after(created, self.created_floor) or _at_or_after(updated, self.updated_floor)
+        created = parse_ts(record.get(ORDER_FIELD)) if isinstance(record, dict) else None
+        return since_floors(record, created, self.created_floor, self.updated_floor)
 
     def beyond(self, record: Any) -> bool:
         """New or changed since the cursor (or unreadable: never held back)."""

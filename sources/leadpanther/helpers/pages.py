@@ -260,15 +260,8 @@ class Scan:
         spec = self.spec
         if spec.created_floor is None and spec.updated_floor is None:
             return True
-        if created is None:
-            return True  # unreadable cursor: let the record builder quarantine it rather than lose it
-        if spec.created_floor is not None and created >= spec.created_floor:
-            return True
-        if spec.updated_floor is not None and isinstance(record, dict):
-            updated = parse_ts(record.get("updated_at"))
-            if updated is None or updated >= spec.updated_floor:
-                return True
-        return False
+        # unreadable cursor: let the record builder quarantine it rather than lose it
+        return since_floors(record, created, spec.created_floor, spec.updated_floor, unreadable=True)
 
     def _step_back(self, ask: int, tail: list[str]):
         """Rows were deleted before our position: read earlier windows until the anchor shows up."""
@@ -311,6 +304,32 @@ class Scan:
                 )
             self.outcome.stats.retries += 1
         raise AssertionError("unreachable")
+
+
+def since_floors(
+    record: Any,
+    created: datetime | None,
+    created_floor: datetime | None,
+    updated_floor: datetime | None,
+    *,
+    unreadable: bool = False,
+) -> bool:
+    """Whether a cursor's floors select this record: created (`created`, already parsed) at or after
+    `created_floor`, or updated at or after `updated_floor`; a None floor selects nothing by itself. The one
+    rule for what a quick run reads again: the scan emits by it and the overlap edge (overlap.Edge) holds by it.
+
+    A stamp that cannot be read answers `unreadable`: True for the scan (better emitted and quarantined than
+    lost), False for the edge (it holds back only rows it can place). updated_at is parsed only when needed."""
+    if created is None and unreadable:
+        return True
+    if _at_or_after(created, created_floor):
+        return True
+    if updated_floor is None or not isinstance(record, dict):
+        return False
+    updated = parse_ts(record.get("updated_at"))
+    if updated is None:
+        return unreadable
+    return updated >= updated_floor
 
 
 def _at_or_after(value: datetime | None, floor: datetime | None) -> bool:
