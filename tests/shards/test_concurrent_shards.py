@@ -126,13 +126,24 @@ def wait_for_lock(db: Path) -> None:
         time.sleep(0.05)
 
 
+def read_until(proc: subprocess.Popen, marker: str) -> str:
+    """The process's output up to the first line that holds `marker` (or all of it, if it exits first)."""
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if marker in line:
+            break
+    return "".join(seen)
+
+
 @pytest.mark.slow
 def test_shards_on_one_duckdb_file_queue_and_a_refusal_names_the_holder(tmp_path: Path) -> None:
     """DuckDB has one writer per file: a second shard waits for the first (lock_wait_s), or, told not to
     wait, is refused at once with the holder named; never two writers, and afterwards every row is there."""
-    # Enough posts that the first shard still holds the file when the others start: its engagement requests
-    # run at full concurrency (issue 11), so a few dozen would be done in under a second.
-    config = EmulatorConfig(seed=42, preset="tiny", clients=8, posts_per_client=300, faults=Faults(latency_ms=150))
+    # The first shard holds the file for as long as the test needs, however slow the machine: every API
+    # request takes 5 s until the others have been refused and queued, then the emulator answers at once.
+    config = EmulatorConfig(seed=42, preset="tiny", clients=8, faults=Faults(latency_ms=5000))
     db = tmp_path / "shared.duckdb"
     with run_emulator(config, process=True) as emu:
         first = start(emu, tmp_path, "run", "--duckdb-path", str(db), "--shard", "1/2")
@@ -144,7 +155,9 @@ def test_shards_on_one_duckdb_file_queue_and_a_refusal_names_the_holder(tmp_path
         assert "DuckDB allows one writer per file" in out and f"pid {first.pid}" in out, out
         assert "Traceback" not in out
         queued = start(emu, tmp_path, "run", "--duckdb-path", str(db), "--shard", "2/2")
-        out2 = queued.communicate(timeout=300)[0]
+        waiting = read_until(queued, "waiting up to")
+        emu.set_faults(Faults())
+        out2 = waiting + queued.communicate(timeout=300)[0]
         out1 = first.communicate(timeout=300)[0]
         assert first.returncode == 0, out1
         assert queued.returncode == 0, out2
