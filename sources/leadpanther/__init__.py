@@ -86,7 +86,9 @@ def leadpanther_source(
     ConfigError) before this body runs. `sync_log`: pass a `SyncLog` to read the run's per client-route status
     afterwards (the pipeline does). `shard`: "K/N" reads only the clients whose user_id hashes into shard K
     of N (helpers/shards.py); not a config key, because a shard must also run as its own pipeline
-    (`make_pipeline(shard=...)`, what `leadpanther-elt run --shard K/N` does).
+    (`make_pipeline(shard=...)`, what `leadpanther-elt run --shard K/N` does). `pii_policy` in code: pass a
+    `PiiPolicyConfiguration`, whose constructor refuses a mistyped category; dlt drops the unknown keys of a
+    plain dict before this body could see them (`run_sync` checks dicts itself).
     """
     refuse_unknown_keys()
     config = LeadPantherSourceConfiguration(
