@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +33,22 @@ def cli_until(
     full_env.update(env or {})
     proc = subprocess.Popen([str(BIN), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
     assert proc.stderr is not None
-    seen: list[str] = []
     try:
-        for line in proc.stderr:
-            seen.append(line)
-            if marker in line:
-                break
+        seen = read_until(proc.stderr, marker)
     finally:
         then()
     stdout, rest = proc.communicate(timeout=timeout)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "".join(seen) + rest)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, seen + rest)
+
+
+def read_until(lines: Iterable[str], marker: str) -> str:
+    """A running process's output up to the first line that holds `marker` (all of it, if it exits first)."""
+    seen = []
+    for line in lines:
+        seen.append(line)
+        if marker in line:
+            break
+    return "".join(seen)
 
 
 def api_env(emu: Any, key: str = "full") -> dict[str, str]:

@@ -13,6 +13,7 @@ import pytest
 
 from leadpanther_emulator import EmulatorConfig, Faults, run_emulator
 from pipelines.leadpanther_pipeline import make_pipeline
+from tests.cli.runner import read_until
 from tests.conftest import PG_URL, pg_dataset_fixture
 from tests.truth import ALL_TABLES, assert_matches_truth, diff_against_truth
 
@@ -126,17 +127,6 @@ def wait_for_lock(db: Path) -> None:
         time.sleep(0.05)
 
 
-def read_until(proc: subprocess.Popen, marker: str) -> str:
-    """The process's output up to the first line that holds `marker` (or all of it, if it exits first)."""
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if marker in line:
-            break
-    return "".join(seen)
-
-
 @pytest.mark.slow
 def test_shards_on_one_duckdb_file_queue_and_a_refusal_names_the_holder(tmp_path: Path) -> None:
     """DuckDB has one writer per file: a second shard waits for the first (lock_wait_s), or, told not to
@@ -155,7 +145,7 @@ def test_shards_on_one_duckdb_file_queue_and_a_refusal_names_the_holder(tmp_path
         assert "DuckDB allows one writer per file" in out and f"pid {first.pid}" in out, out
         assert "Traceback" not in out
         queued = start(emu, tmp_path, "run", "--duckdb-path", str(db), "--shard", "2/2")
-        waiting = read_until(queued, "waiting up to")
+        waiting = read_until(queued.stdout, "waiting up to")
         emu.set_faults(Faults())
         out2 = waiting + queued.communicate(timeout=300)[0]
         out1 = first.communicate(timeout=300)[0]
