@@ -172,7 +172,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
     from pipelines.leadpanther_pipeline import EXIT_OK, EXIT_PARTIAL
     from transforms import run_transforms
 
-    result = run_transforms(_pipeline(args), select=args.select)
+    result = run_transforms(_pipeline(args), select=args.select, full_refresh=args.full_refresh)
     _say(result.summary())
     if result.failed_errors:
         _say(f"exit 3: {len(result.failed_errors)} error-severity data test(s) failed (listed above)")
@@ -302,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("transform", help="dbt build: (re)build the models and run their data tests on the loaded data")
     destination_args(p)
     p.add_argument("--select", default=None, help="dbt node selection, e.g. 'fct_post_engagement+' (default: all)")
+    p.add_argument(
+        "--full-refresh", action="store_true", help="rebuild the incremental models from all history (models changed)"
+    )
     p.set_defaults(func=cmd_transform)
     p = add(
         "dbt",
