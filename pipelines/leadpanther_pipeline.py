@@ -37,6 +37,7 @@ from sources.leadpanther.helpers.errors import (
     ConfigError,
     DestinationUnavailableError,
     LeadPantherError,
+    PublishError,
     StepFailedError,
     TransformError,
     exception_chain,
@@ -65,6 +66,7 @@ from .destination import (
     wait_for_duckdb,
 )
 from .duplicate_keys import remove_duplicate_keys
+from .publish import check_dashboards_path, publish_dashboards
 from .run_lock import duckdb_run_lock
 from .schema_race import run_retrying_schema_races
 from .state_history import prune_state_history
@@ -177,6 +179,8 @@ class SyncResult:
     schema_retries: list[str] = field(default_factory=list)  # causes of load retries after schema races
     state_rows_pruned: int = 0
     sync_runs_pruned: int = 0
+    publication: Any = None  # publish.Publication: the DuckDB file dashboards read
+    publish_error: LeadPantherError | None = None
 
     @property
     def exit_code(self) -> int:
@@ -186,7 +190,12 @@ class SyncResult:
             return EXIT_DESTINATION
         if self.error is not None:
             return EXIT_FAILED
-        if self.log.partial or self.transform_error is not None or self.log.quarantine:
+        if (
+            self.log.partial
+            or self.transform_error is not None
+            or self.log.quarantine
+            or self.publish_error is not None
+        ):
             return EXIT_PARTIAL
         if self.transform is not None and self.transform.failed_errors:
             return EXIT_PARTIAL
@@ -213,6 +222,8 @@ class SyncResult:
             )
         if self.transform_error is not None:
             reasons.append("the models could not be built")
+        if self.publish_error is not None:
+            reasons.append("the dashboards file could not be published")
         if self.transform is not None and self.transform.failed_errors:
             reasons.append(f"{len(self.transform.failed_errors)} error-severity data test(s) failed")
         return f"exit 3: loaded and committed, but {' and '.join(reasons)} (listed above)"
@@ -271,6 +282,10 @@ class SyncResult:
             lines.append(f"  FAILED: {self.error}")
         if self.transform_error is not None:
             lines.append(f"  MODELS NOT BUILT: {self.transform_error}")
+        if self.publication is not None:
+            lines.append(self.publication.line())
+        if self.publish_error is not None:
+            lines.append(f"  DASHBOARDS NOT PUBLISHED: {self.publish_error}")
         return lines
 
 
@@ -359,6 +374,7 @@ def run_sync(
             log.shard = str(parsed)
             transform = False
         check_explicit_pii_policy(options.get("pii_policy"))
+        check_dashboards_path(duckdb_file(pipeline), pipeline.dataset_name)
         retention_days = (
             resolve_sync_runs_retention_days()
             if sync_runs_retention_days is None
@@ -453,6 +469,11 @@ def _load_and_mend(
             result.sync_runs_pruned = prune_sync_runs(pipeline, retention_days, log.synced_at)
         if transform:
             result.transform = _run_transforms(pipeline, log.run_id)
+        if transform and result.transform is not None:  # what dashboards read, in a file of its own (publish.py)
+            try:
+                result.publication = publish_dashboards(duckdb_file(pipeline), pipeline.dataset_name, log.run_id)
+            except PublishError as error:  # the load and the models stay committed
+                result.publish_error = error
     except LeadPantherError as error:
         result.transform_error = error
     except Exception as exc:

@@ -195,4 +195,7 @@ def _assert_rates_classified(manifest: dict) -> None:
         ("fct_post_engagement", "comment_to_lead_rate"),
         ("fct_lead_funnel", "keyword_match_rate"),
         ("fct_lead_funnel", "email_capture_rate"),
+        ("fct_lead_magnets", "keyword_match_rate"),
+        ("fct_lead_magnets", "email_capture_rate"),
+        ("agg_client_totals", "email_capture_rate"),
     }
