@@ -40,7 +40,7 @@ from dagster import (
     sensor,
 )
 
-from pipelines.leadpanther_pipeline import EXIT_CONFIG, EXIT_FAILED, make_pipeline, run_sync
+from pipelines.leadpanther_pipeline import ExitCode, make_pipeline, run_sync
 from sources.leadpanther.helpers.shards import Shard, parse_shard
 
 RAW = AssetKey(["leadpanther", "raw"])
@@ -114,7 +114,7 @@ def leadpanther_raw(context: AssetExecutionContext, destination: LeadPantherDest
         "client_routes_skipped_or_failed": sum(1 for s in statuses if s.status in ("skipped", "failed")),
         "exit_code": result.exit_code,
     }
-    if result.exit_code in (EXIT_FAILED, EXIT_CONFIG):
+    if result.exit_code in (ExitCode.FAILED, ExitCode.CONFIG):
         raise Failure(description=f"shard {shard}: {result.error}", metadata=metadata)
     if result.log.partial:  # the CLI's exit 3: loaded, with client-routes skipped (see sync_runs)
         context.log.warning(f"shard {shard}: some client-routes were skipped or failed; see sync_runs")

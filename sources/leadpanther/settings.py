@@ -248,7 +248,7 @@ LINKED_POSTS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     (SYNCED_AT, _TS),
     (DELETED_AT, _TS),
 )
-# The run's own tables (pipelines/leadpanther_pipeline.py writes them; sync_log.RouteStatus is the row).
+# The run's own tables (pipelines/runs_source.py writes them; sync_log.RouteStatus is the row).
 SYNC_RUNS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("run_id", "text"),
     ("synced_at", _TS),
