@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from sources.leadpanther.helpers.errors import LeadPantherError
+from sources.leadpanther.settings import DEFAULT_MODE, MODES
 
+from .check import DEFAULT_MAX_CLIENTS
 from .console import finish, progress, report_traceback, say, self_command
 from .exit_codes import ExitCode, exit_code_for
 from .factory import make_pipeline
 from .failures import known_error
-from .paths import resolve_duckdb_path
+from .paths import DEFAULT_DUCKDB_FILE, resolve_duckdb_path
 from .run import run_sync
 from .tracebacks import one_line
 
@@ -184,14 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     def destination_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--destination", default="duckdb", help="duckdb (default), postgres, bigquery, snowflake, ...")
         p.add_argument("--dataset", default=None, help="dataset (schema) name; default 'leadpanther'")
-        p.add_argument("--duckdb-path", default=None, help="DuckDB file; default data/leadpanther_elt.duckdb")
+        p.add_argument("--duckdb-path", default=None, help=f"DuckDB file; default data/{DEFAULT_DUCKDB_FILE}")
 
     def run_args(p: argparse.ArgumentParser) -> None:
         destination_args(p)
         p.add_argument("--full-refresh", action="store_true", help="drop this source's tables and state first")
         p.add_argument("--clients", default=None, help="comma-separated client ids (default: every accessible)")
         p.add_argument("--resources", default=None, help="comma-separated subset, e.g. posts,leads")
-        p.add_argument("--mode", choices=("auto", "quick", "reconcile"), default=None, help="default from config: auto")
+        p.add_argument("--mode", choices=MODES, default=None, help=f"default from config: {DEFAULT_MODE}")
         p.add_argument("--no-transform", action="store_true", help="load only; skip the SQL models")
         p.add_argument(
             "--shard",
@@ -217,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo_args(p)
     p.set_defaults(func=cmd_start)
     p = add("check", help="verify the key, its scopes and grants per client")
-    p.add_argument("--max-clients", type=_positive_int, default=50, help="clients to probe (4 requests each)")
+    p.add_argument(
+        "--max-clients", type=_positive_int, default=DEFAULT_MAX_CLIENTS, help="clients to probe (4 requests each)"
+    )
     p.set_defaults(func=cmd_check)
     p = add("transform", help="dbt build: (re)build the models and run their data tests on the loaded data")
     destination_args(p)
