@@ -21,7 +21,7 @@ from sources.leadpanther.settings import DEFAULT_MODE, MODES
 from .check import DEFAULT_MAX_CLIENTS
 from .console import finish, progress, report_traceback, say, self_command
 from .exit_codes import ExitCode, exit_code_for
-from .factory import make_pipeline
+from .factory import duckdb_file, make_pipeline
 from .failures import known_error
 from .paths import DEFAULT_DUCKDB_FILE, resolve_duckdb_path
 from .run import run_sync
@@ -93,10 +93,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
+    from pipelines.publish import publish_and_say
     from transforms import run_transforms
 
-    result = run_transforms(_pipeline(args), select=args.select)
+    pipeline = _pipeline(args)
+    result = run_transforms(pipeline, select=args.select, full_refresh=args.full_refresh)
     say(result.summary())
+    if not publish_and_say(duckdb_file(pipeline), pipeline.dataset_name, say):
+        return ExitCode.PARTIAL
     if result.failed_errors:
         say(f"exit {ExitCode.PARTIAL}: {len(result.failed_errors)} error-severity data test(s) failed (listed above)")
         return ExitCode.PARTIAL
@@ -226,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("transform", help="dbt build: (re)build the models and run their data tests on the loaded data")
     destination_args(p)
     p.add_argument("--select", default=None, help="dbt node selection, e.g. 'fct_post_engagement+' (default: all)")
+    p.add_argument(
+        "--full-refresh", action="store_true", help="rebuild the incremental models from all history (models changed)"
+    )
     p.set_defaults(func=cmd_transform)
     p = add(
         "dbt",

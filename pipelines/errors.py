@@ -25,3 +25,10 @@ class DestinationUnavailableError(LeadPantherError):
 
 class DestinationLockedError(DestinationUnavailableError):
     """The DuckDB file is held by another process (the duckdb CLI, a BI tool, another run) past the wait."""
+
+
+class PublishError(LeadPantherError):
+    """The DuckDB file for dashboards could not be written (disk full, folder not writable). The load and the
+    models are committed in the main file; dashboards keep reading the previous publication."""
+
+    hint = "the load is committed; fix the cause, then run `leadpanther-elt transform` (it publishes again)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sources.leadpanther.configuration import config_error
+from sources.leadpanther.helpers.drift import contract_error
 from sources.leadpanther.helpers.errors import LeadPantherError, exception_chain
 
 from .destination import destination_config_error, destination_error
@@ -27,6 +28,7 @@ def known_error(exc: BaseException, destination: str, duckdb_path: Path | None) 
         unwrap(exc)
         or destination_error(exc, destination, duckdb_path)
         or destination_config_error(exc, destination)
+        or contract_error(exc)
         or config_error(exc)
     )
 

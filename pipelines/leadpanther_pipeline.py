@@ -9,7 +9,7 @@ schedules).
 from __future__ import annotations
 
 from pipelines.exit_codes import ExitCode
-from pipelines.factory import DEFAULT_DATASET, PIPELINE_NAME, make_pipeline
+from pipelines.factory import DEFAULT_DATASET, PIPELINE_NAME, duckdb_file, make_pipeline
 from pipelines.paths import project_dir, resolve_duckdb_path
 from pipelines.result import SyncResult
 from pipelines.run import run_sync
@@ -19,6 +19,7 @@ __all__ = [
     "PIPELINE_NAME",
     "ExitCode",
     "SyncResult",
+    "duckdb_file",
     "make_pipeline",
     "project_dir",
     "resolve_duckdb_path",

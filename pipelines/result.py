@@ -34,12 +34,19 @@ class SyncResult:
     schema_retries: list[str] = field(default_factory=list)  # causes of load retries after schema races
     state_rows_pruned: int = 0
     sync_runs_pruned: int = 0
+    publication: Any = None  # publish.Publication: the DuckDB file dashboards read
+    publish_error: LeadPantherError | None = None
 
     @property
     def exit_code(self) -> ExitCode:
         if self.error is not None:
             return exit_code_for(self.error)
-        if self.log.partial or self.transform_error is not None:
+        if (
+            self.log.partial
+            or self.transform_error is not None
+            or self.log.quarantine
+            or self.publish_error is not None
+        ):
             return ExitCode.PARTIAL
         if self.transform is not None and self.transform.failed_errors:
             return ExitCode.PARTIAL
@@ -60,8 +67,14 @@ class SyncResult:
         reasons = []
         if self.log.partial:
             reasons.append("some client-routes were skipped or failed")
+        if self.log.quarantine:
+            reasons.append(
+                f"{len(self.log.quarantine)} record(s) or value(s) were quarantined (see {QUARANTINE_TABLE})"
+            )
         if self.transform_error is not None:
             reasons.append("the models could not be built")
+        if self.publish_error is not None:
+            reasons.append("the dashboards file could not be published")
         if self.transform is not None and self.transform.failed_errors:
             reasons.append(f"{len(self.transform.failed_errors)} error-severity data test(s) failed")
         return f"exit {code}: loaded and committed, but {' and '.join(reasons)} (listed above)"
@@ -91,11 +104,14 @@ class SyncResult:
                     + (f" (request_id {s.request_id})" if s.request_id else "")
                 )
         if self.log.quarantine:
-            lines.append(f"  quarantined {len(self.log.quarantine)} record(s): see table {QUARANTINE_TABLE}")
+            lines.append(
+                f"  quarantined {len(self.log.quarantine)} record(s) or value(s): see table {QUARANTINE_TABLE}"
+            )
         if self.log.pii_policy:
             lines.append("  PII policy: " + ", ".join(f"{c} {a}" for c, a in self.log.pii_policy.items()))
         for (table, column), category in sorted(self.log.suspected_pii.items()):
             lines.append(f"  SUSPECTED PII: {table}.{column} looks like {base_category(category)[0]}")
+        lines += self.log.drift.summary_lines()
         if self.deleted_marked:
             marked = ", ".join(f"{t} {n}" for t, n in self.deleted_marked.items() if n)
             if marked:
@@ -117,4 +133,8 @@ class SyncResult:
             lines.append(f"  FAILED: {self.error}")
         if self.transform_error is not None:
             lines.append(f"  MODELS NOT BUILT: {self.transform_error}")
+        if self.publication is not None:
+            lines.append(self.publication.line())
+        if self.publish_error is not None:
+            lines.append(f"  DASHBOARDS NOT PUBLISHED: {self.publish_error}")
         return lines

@@ -32,6 +32,7 @@ from .factory import SHARD_PIPELINE, duckdb_file
 from .failures import step_error, unwrap
 from .load import extract_and_load, load_pending
 from .post_load import run_post_load
+from .publish import check_dashboards_path
 from .result import SyncResult
 from .run_lock import duckdb_run_lock
 from .runs_source import runs_source
@@ -76,6 +77,7 @@ def run_sync(
             log.shard = str(parsed)
             transform = False
         check_explicit_pii_policy(options.get("pii_policy"))
+        check_dashboards_path(duckdb_file(pipeline), pipeline.dataset_name)
         retention_days = (
             resolve_sync_runs_retention_days()
             if sync_runs_retention_days is None
