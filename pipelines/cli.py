@@ -130,12 +130,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with run_emulator(config) as emu:
         _say(f"LeadPanther emulator on {emu.base_url} (seed {args.seed}, preset {args.preset})")
         pipeline = make_pipeline("duckdb", args.dataset, duckdb_path=path, pipeline_name="leadpanther_demo")
-        result = run_sync(
+        from pipelines.demo_history import run_demo_history
+
+        result = run_demo_history(
+            emu,
             pipeline,
+            run_sync,
+            weeks=args.history_weeks,
+            progress=_progress,
             api_key=emu.keys["full"],
             base_url=emu.base_url,
-            progress=_progress,
-            full_refresh=True,
             max_retries=3,
         )
     code = _finish(result, args)
@@ -236,6 +240,12 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from pipelines.metrics_cli import run_metrics
+
+    return run_metrics(args, _pipeline(args), _say)
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     """The quick start's main job: the real sync when a key is configured, the demo otherwise."""
     from sources.leadpanther.configuration import resolve_source_config
@@ -284,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     def demo_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--preset", default="demo", help="emulator dataset size: tiny, demo, medium, large")
         p.add_argument("--seed", type=int, default=7)
+        p.add_argument(
+            "--history-weeks",
+            type=int,
+            default=6,
+            metavar="N",
+            help="simulated weeks of history after the first load (0: one run, no weekly gains)",
+        )
 
     p = add("run", help="load from the real API (key from .dlt/secrets.toml or env)")
     run_args(p)
@@ -319,6 +336,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duckdb-path", default=None)
     p.add_argument("sql")
     p.set_defaults(func=cmd_query)
+    from pipelines.metrics_cli import add_metrics_args
+
+    p = add(
+        "metrics",
+        help="query the metric layer (MetricFlow), e.g. `metrics engagement_rate --by client,metric_time__week`",
+    )
+    destination_args(p)
+    add_metrics_args(p)
+    p.set_defaults(func=cmd_metrics)
     return parser
 
 
