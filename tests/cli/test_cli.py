@@ -95,11 +95,19 @@ def test_check_prints_what_the_key_may_read(emu, tmp_path: Path) -> None:
 
 
 def test_demo_from_another_directory_uses_the_project_config(tmp_path: Path) -> None:
+    """The demo loads a simulated history (here 2 weeks after the first load) so its report has weekly gains."""
     db = tmp_path / "demo.duckdb"
-    out = cli("demo", "--preset", "tiny", "--duckdb-path", str(db), cwd=tmp_path)
+    out = cli("demo", "--preset", "tiny", "--history-weeks", "2", "--duckdb-path", str(db), cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Report:" in out.stdout and db.with_suffix(".html").exists()
     assert out.stdout.count("query --duckdb-path") == 3
+    with duckdb.connect(str(db), read_only=True) as con:
+        days = con.execute(
+            "select snapshot_date, sum(impressions_gained) from leadpanther_models.fct_post_engagement_daily "
+            "group by 1 order by 1").fetchall()
+    assert [(d - days[0][0]).days for d, _ in days] == [0, 7, 14], days  # one run per simulated week
+    assert all(gained > 0 for _, gained in days[1:]), days
+    assert 'data-chart="weekly"' in db.with_suffix(".html").read_text()
 
 
 @pytest.mark.postgres
