@@ -6,8 +6,8 @@ figure is the connector's own CPU (user + system, `getrusage` around `run_sync`)
 emulator served: unlike wall time it hardly moves when other processes share the cores. `--http 1.0` serves
 HTTP/1.0 and closes every connection (a new connection a request); `1.1` keeps connections alive.
 
-`--profile` runs the worker under py-spy (sampling the thread holding the GIL: Python's CPU; imports left out) and prints the
-functions with the most samples (self) and the request path's modules (inclusive).
+`--profile` runs the worker under py-spy (sampling the thread holding the GIL: Python's CPU; imports left out) and
+prints the functions with the most samples (self) and the request path's modules (inclusive).
 """
 
 from __future__ import annotations

@@ -32,18 +32,22 @@ from sources.leadpanther.configuration import (
     resolve_sync_runs_retention_days,
 )
 from sources.leadpanther.helpers.config import check_int
+from sources.leadpanther.helpers.drift import contract_error
 from sources.leadpanther.helpers.errors import (
     ConfigError,
     DestinationUnavailableError,
     LeadPantherError,
     PublishError,
     StepFailedError,
+    TransformError,
     exception_chain,
 )
 from sources.leadpanther.helpers.pii import base_category
 from sources.leadpanther.helpers.records import pii_hint
 from sources.leadpanther.helpers.shards import Shard, parse_shard
 from sources.leadpanther.settings import (
+    DRIFT_COLUMNS,
+    DRIFT_TABLE,
     LIST_RESOURCES,
     PII_CATALOG,
     QUARANTINE_COLUMNS,
@@ -186,7 +190,12 @@ class SyncResult:
             return EXIT_DESTINATION
         if self.error is not None:
             return EXIT_FAILED
-        if self.log.partial or self.transform_error is not None or self.publish_error is not None:
+        if (
+            self.log.partial
+            or self.transform_error is not None
+            or self.log.quarantine
+            or self.publish_error is not None
+        ):
             return EXIT_PARTIAL
         if self.transform is not None and self.transform.failed_errors:
             return EXIT_PARTIAL
@@ -207,6 +216,10 @@ class SyncResult:
         reasons = []
         if self.log.partial:
             reasons.append("some client-routes were skipped or failed")
+        if self.log.quarantine:
+            reasons.append(
+                f"{len(self.log.quarantine)} record(s) or value(s) were quarantined (see {QUARANTINE_TABLE})"
+            )
         if self.transform_error is not None:
             reasons.append("the models could not be built")
         if self.publish_error is not None:
@@ -240,11 +253,14 @@ class SyncResult:
                     + (f" (request_id {s.request_id})" if s.request_id else "")
                 )
         if self.log.quarantine:
-            lines.append(f"  quarantined {len(self.log.quarantine)} record(s): see table {QUARANTINE_TABLE}")
+            lines.append(
+                f"  quarantined {len(self.log.quarantine)} record(s) or value(s): see table {QUARANTINE_TABLE}"
+            )
         if self.log.pii_policy:
             lines.append("  PII policy: " + ", ".join(f"{c} {a}" for c, a in self.log.pii_policy.items()))
         for (table, column), category in sorted(self.log.suspected_pii.items()):
             lines.append(f"  SUSPECTED PII: {table}.{column} looks like {base_category(category)[0]}")
+        lines += self.log.drift.summary_lines()
         if self.deleted_marked:
             marked = ", ".join(f"{t} {n}" for t, n in self.deleted_marked.items() if n)
             if marked:
@@ -282,6 +298,7 @@ def _column_hints(columns: tuple[tuple[str, str], ...]) -> dict[str, dict[str, A
 
 
 SYNC_RUNS_HINTS: dict[str, dict[str, Any]] = _column_hints(SYNC_RUNS_COLUMNS)
+DRIFT_HINTS: dict[str, dict[str, Any]] = _column_hints(DRIFT_COLUMNS)
 QUARANTINE_HINTS: dict[str, dict[str, Any]] = _column_hints(QUARANTINE_COLUMNS)
 QUARANTINE_HINTS["raw_record"].update(pii_hint(PII_CATALOG[QUARANTINE_TABLE]["raw_record"]))
 
@@ -299,11 +316,17 @@ def _runs_source(log: SyncLog) -> Any:
         if rows:
             yield rows
 
+    def drift_rows() -> Any:
+        table = log.drift.table(log.run_id, log.synced_at)
+        if table is not None:
+            yield table
+
     @dlt.source(name="leadpanther_runs", max_table_nesting=0)
     def leadpanther_runs() -> list[Any]:
         return [
             dlt.resource(sync_rows, name=SYNC_RUNS_TABLE, write_disposition="append", columns=SYNC_RUNS_HINTS),
             dlt.resource(quarantine_rows, name=QUARANTINE_TABLE, write_disposition="append", columns=QUARANTINE_HINTS),
+            dlt.resource(drift_rows, name=DRIFT_TABLE, write_disposition="append", columns=DRIFT_HINTS),
         ]
 
     return leadpanther_runs()
@@ -521,6 +544,7 @@ def _step_error(pipeline: dlt.Pipeline, exc: BaseException) -> LeadPantherError:
         _unwrap(exc)
         or destination_error(exc, name, duckdb_file(pipeline))
         or destination_config_error(exc, name)
+        or contract_error(exc)
         or config_error(exc)
     )
     if known is not None:
@@ -550,8 +574,8 @@ def _short_gil_turns() -> Iterator[None]:
 def _run_transforms(pipeline: dlt.Pipeline, run_id: str) -> Any:
     try:
         from transforms import run_transforms
-    except ImportError:
-        return None
+    except ImportError as error:  # a broken or missing transforms package: no models is exit 3, never silent
+        raise TransformError(f"the models could not be imported: {type(error).__name__}: {error}") from error
     return run_transforms(pipeline, run_id=run_id)
 
 
