@@ -142,7 +142,7 @@ def make_pipeline(
         )
     elif destination == "postgres" and credentials is not None:
         destination = dlt.destinations.postgres(credentials, **extra)
-    elif isinstance(destination, str) and extra:
+    elif isinstance(destination, str) and (extra or credentials is not None):
         destination = Destination.from_reference(destination, credentials=credentials, **extra)
     pipelines_dir = pipelines_dir or (project_dir() / "data" / "pipelines")
     return dlt.pipeline(
