@@ -328,6 +328,18 @@ def _rates(result: dict[str, Any], latency_ms: float) -> None:
     result["latency_floor_s"] = round(result["requests"] * latency_ms / 1000 / result["floor_concurrency"], 2)
     if result.get("wall_s") and result["latency_floor_s"]:
         result["x_floor"] = round(result["wall_s"] / result["latency_floor_s"], 2)
+    cpu_rates(result, result["requests"])
+
+
+def cpu_rates(result: dict[str, Any], requests: int) -> None:
+    """CPU of the connector's process during the run (user + system) per request, and requests per CPU-second:
+    on a real API's latency the CPU, not the wall clock, is what one core runs out of first."""
+    if result.get("cpu_user_s") is None or not requests:
+        return
+    cpu = result["cpu_user_s"] + result["cpu_system_s"]
+    result["cpu_s"] = round(cpu, 2)
+    result["cpu_ms_per_request"] = round(cpu * 1000 / requests, 3)
+    result["requests_per_cpu_s"] = round(requests / cpu) if cpu else None
 
 
 def summarize(report: dict[str, Any], args: argparse.Namespace) -> None:
@@ -383,7 +395,7 @@ def render(report: dict[str, Any]) -> str:
         f"page 100, max_concurrency {w['max_concurrency']}, {report['machine']['cpus']} CPUs",
         "",
         f"{'case':<36}{'records':>10}{'wall s':>9}{'requests':>10}{'list':>8}{'analyt.':>8}{'rec/s':>9}"
-        f"{'peak MB':>9}{'floor s':>9}{'x floor':>8}",
+        f"{'peak MB':>9}{'floor s':>9}{'x floor':>8}{'cpu s':>8}{'req/cpu-s':>10}",
     ]
     for name, c in report["cases"].items():
         label = name + (f" ({c['clients']} clients)" if c.get("clients") else "")
@@ -391,7 +403,8 @@ def render(report: dict[str, Any]) -> str:
             f"{label:<36}{c.get('rows_extracted', 0) or 0:>10,}{c.get('wall_s') or 0:>9.1f}{c['requests']:>10,}"
             f"{c.get('list_requests', 0):>8,}{c.get('analytics_requests', 0):>8,}{c.get('records_per_s') or 0:>9,}"
             f"{c['peak_rss_mb']:>9.0f}{c['latency_floor_s']:>9.1f}"
-            f"{c.get('x_floor') or 0:>8.2f}" + (f"  ERROR: {c['error']}" if c.get("error") else "")
+            f"{c.get('x_floor') or 0:>8.2f}{c.get('cpu_s') or 0:>8.1f}{c.get('requests_per_cpu_s') or 0:>10,}"
+            + (f"  ERROR: {c['error']}" if c.get("error") else "")
         )
     full = report["cases"].get("ours_full", {})
     inc = [k for k in report["cases"] if k.startswith(("ours_quick", "ours_reconcile", "ours_oldest"))]

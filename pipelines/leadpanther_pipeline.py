@@ -32,17 +32,22 @@ from sources.leadpanther.configuration import (
     resolve_sync_runs_retention_days,
 )
 from sources.leadpanther.helpers.config import check_int
+from sources.leadpanther.helpers.drift import contract_error
 from sources.leadpanther.helpers.errors import (
     ConfigError,
     DestinationUnavailableError,
     LeadPantherError,
+    PublishError,
     StepFailedError,
+    TransformError,
     exception_chain,
 )
 from sources.leadpanther.helpers.pii import base_category
 from sources.leadpanther.helpers.records import pii_hint
 from sources.leadpanther.helpers.shards import Shard, parse_shard
 from sources.leadpanther.settings import (
+    DRIFT_COLUMNS,
+    DRIFT_TABLE,
     LIST_RESOURCES,
     PII_CATALOG,
     QUARANTINE_COLUMNS,
@@ -61,6 +66,7 @@ from .destination import (
     wait_for_duckdb,
 )
 from .duplicate_keys import remove_duplicate_keys
+from .publish import check_dashboards_path, publish_dashboards
 from .run_lock import duckdb_run_lock
 from .schema_race import run_retrying_schema_races
 from .state_history import prune_state_history
@@ -173,6 +179,8 @@ class SyncResult:
     schema_retries: list[str] = field(default_factory=list)  # causes of load retries after schema races
     state_rows_pruned: int = 0
     sync_runs_pruned: int = 0
+    publication: Any = None  # publish.Publication: the DuckDB file dashboards read
+    publish_error: LeadPantherError | None = None
 
     @property
     def exit_code(self) -> int:
@@ -182,7 +190,12 @@ class SyncResult:
             return EXIT_DESTINATION
         if self.error is not None:
             return EXIT_FAILED
-        if self.log.partial or self.transform_error is not None:
+        if (
+            self.log.partial
+            or self.transform_error is not None
+            or self.log.quarantine
+            or self.publish_error is not None
+        ):
             return EXIT_PARTIAL
         if self.transform is not None and self.transform.failed_errors:
             return EXIT_PARTIAL
@@ -203,8 +216,14 @@ class SyncResult:
         reasons = []
         if self.log.partial:
             reasons.append("some client-routes were skipped or failed")
+        if self.log.quarantine:
+            reasons.append(
+                f"{len(self.log.quarantine)} record(s) or value(s) were quarantined (see {QUARANTINE_TABLE})"
+            )
         if self.transform_error is not None:
             reasons.append("the models could not be built")
+        if self.publish_error is not None:
+            reasons.append("the dashboards file could not be published")
         if self.transform is not None and self.transform.failed_errors:
             reasons.append(f"{len(self.transform.failed_errors)} error-severity data test(s) failed")
         return f"exit 3: loaded and committed, but {' and '.join(reasons)} (listed above)"
@@ -234,11 +253,14 @@ class SyncResult:
                     + (f" (request_id {s.request_id})" if s.request_id else "")
                 )
         if self.log.quarantine:
-            lines.append(f"  quarantined {len(self.log.quarantine)} record(s): see table {QUARANTINE_TABLE}")
+            lines.append(
+                f"  quarantined {len(self.log.quarantine)} record(s) or value(s): see table {QUARANTINE_TABLE}"
+            )
         if self.log.pii_policy:
             lines.append("  PII policy: " + ", ".join(f"{c} {a}" for c, a in self.log.pii_policy.items()))
         for (table, column), category in sorted(self.log.suspected_pii.items()):
             lines.append(f"  SUSPECTED PII: {table}.{column} looks like {base_category(category)[0]}")
+        lines += self.log.drift.summary_lines()
         if self.deleted_marked:
             marked = ", ".join(f"{t} {n}" for t, n in self.deleted_marked.items() if n)
             if marked:
@@ -260,6 +282,10 @@ class SyncResult:
             lines.append(f"  FAILED: {self.error}")
         if self.transform_error is not None:
             lines.append(f"  MODELS NOT BUILT: {self.transform_error}")
+        if self.publication is not None:
+            lines.append(self.publication.line())
+        if self.publish_error is not None:
+            lines.append(f"  DASHBOARDS NOT PUBLISHED: {self.publish_error}")
         return lines
 
 
@@ -272,6 +298,7 @@ def _column_hints(columns: tuple[tuple[str, str], ...]) -> dict[str, dict[str, A
 
 
 SYNC_RUNS_HINTS: dict[str, dict[str, Any]] = _column_hints(SYNC_RUNS_COLUMNS)
+DRIFT_HINTS: dict[str, dict[str, Any]] = _column_hints(DRIFT_COLUMNS)
 QUARANTINE_HINTS: dict[str, dict[str, Any]] = _column_hints(QUARANTINE_COLUMNS)
 QUARANTINE_HINTS["raw_record"].update(pii_hint(PII_CATALOG[QUARANTINE_TABLE]["raw_record"]))
 
@@ -289,11 +316,17 @@ def _runs_source(log: SyncLog) -> Any:
         if rows:
             yield rows
 
+    def drift_rows() -> Any:
+        table = log.drift.table(log.run_id, log.synced_at)
+        if table is not None:
+            yield table
+
     @dlt.source(name="leadpanther_runs", max_table_nesting=0)
     def leadpanther_runs() -> list[Any]:
         return [
             dlt.resource(sync_rows, name=SYNC_RUNS_TABLE, write_disposition="append", columns=SYNC_RUNS_HINTS),
             dlt.resource(quarantine_rows, name=QUARANTINE_TABLE, write_disposition="append", columns=QUARANTINE_HINTS),
+            dlt.resource(drift_rows, name=DRIFT_TABLE, write_disposition="append", columns=DRIFT_HINTS),
         ]
 
     return leadpanther_runs()
@@ -341,6 +374,7 @@ def run_sync(
             log.shard = str(parsed)
             transform = False
         check_explicit_pii_policy(options.get("pii_policy"))
+        check_dashboards_path(duckdb_file(pipeline), pipeline.dataset_name)
         retention_days = (
             resolve_sync_runs_retention_days()
             if sync_runs_retention_days is None
@@ -435,6 +469,11 @@ def _load_and_mend(
             result.sync_runs_pruned = prune_sync_runs(pipeline, retention_days, log.synced_at)
         if transform:
             result.transform = _run_transforms(pipeline, log.run_id)
+        if transform and result.transform is not None:  # what dashboards read, in a file of its own (publish.py)
+            try:
+                result.publication = publish_dashboards(duckdb_file(pipeline), pipeline.dataset_name, log.run_id)
+            except PublishError as error:  # the load and the models stay committed
+                result.publish_error = error
     except LeadPantherError as error:
         result.transform_error = error
     except Exception as exc:
@@ -505,6 +544,7 @@ def _step_error(pipeline: dlt.Pipeline, exc: BaseException) -> LeadPantherError:
         _unwrap(exc)
         or destination_error(exc, name, duckdb_file(pipeline))
         or destination_config_error(exc, name)
+        or contract_error(exc)
         or config_error(exc)
     )
     if known is not None:
@@ -534,8 +574,8 @@ def _short_gil_turns() -> Iterator[None]:
 def _run_transforms(pipeline: dlt.Pipeline, run_id: str) -> Any:
     try:
         from transforms import run_transforms
-    except ImportError:
-        return None
+    except ImportError as error:  # a broken or missing transforms package: no models is exit 3, never silent
+        raise TransformError(f"the models could not be imported: {type(error).__name__}: {error}") from error
     return run_transforms(pipeline, run_id=run_id)
 
 

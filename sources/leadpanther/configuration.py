@@ -22,6 +22,7 @@ from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 from dlt.common.typing import AnyType, TSecretStrValue
 
+from .helpers.classification import check_classification
 from .helpers.config import (
     SECRET_HINT,
     check_api_key,
@@ -33,6 +34,7 @@ from .helpers.config import (
     check_positive,
     check_resources,
 )
+from .helpers.drift import check_schema_contract
 from .helpers.errors import ConfigError, exception_chain
 from .helpers.pii import PiiPolicy
 from .settings import (
@@ -40,6 +42,7 @@ from .settings import (
     DEFAULT_BASE_URL,
     DEFAULT_PAGE_SIZE,
     DEFAULT_PII_POLICY,
+    DEFAULT_SCHEMA_CONTRACT,
     DEFAULT_SYNC_RUNS_RETENTION_DAYS,
     LEAD_MAGNET_ANALYTICS_PATH,
     PII_CATEGORIES,
@@ -60,6 +63,7 @@ class PiiPolicyConfiguration(BaseConfiguration):
     platform_id: str = DEFAULT_PII_POLICY
     free_text: str = DEFAULT_PII_POLICY
     authored_text: str = DEFAULT_PII_POLICY
+    phone: str = DEFAULT_PII_POLICY
 
     # A section makes dlt also look the whole policy up as one value (the JSON env form).
     __section__: ClassVar[str] = "pii_policy"
@@ -105,6 +109,11 @@ class LeadPantherSourceConfiguration(BaseConfiguration):
     analytics_window_days: int = DEFAULT_ANALYTICS_WINDOW_DAYS
     pii_policy: PiiPolicyConfiguration = None
     pii_salt: Optional[TSecretStrValue] = None  # noqa: UP045
+    # "table.field" -> PII category or "not_personal", for fields the contract does not know
+    # (docs/personal-data-drift.md); a TOML table [sources.leadpanther.field_classification] or a JSON env value
+    field_classification: Optional[dict[str, str]] = None  # noqa: UP045
+    # dlt's schema_contract for new columns: evolve | freeze | discard_value | discard_row
+    schema_contract: str = DEFAULT_SCHEMA_CONTRACT
     timeout_s: float = 30.0
     max_retries: int = 6
     backoff_s: float = 0.5
@@ -127,11 +136,18 @@ class LeadPantherSourceConfiguration(BaseConfiguration):
         for name in ("post_engagement_path", "lead_magnet_analytics_path"):
             if not str(getattr(self, name) or "").startswith("/"):
                 raise ConfigError(f"{name} must be a path starting with '/', got {getattr(self, name)!r}")
-        self.pii()  # checks categories, actions and the salt
+        self.schema_contract = check_schema_contract(self.schema_contract)
+        self.pii()  # checks categories, actions, the salt and field_classification
 
     def pii(self) -> PiiPolicy:
         policy = self.pii_policy.policies() if self.pii_policy is not None else {}
-        return PiiPolicy.from_config(policy, self.pii_salt)
+        classification = self.field_classification
+        if isinstance(classification, str):  # a JSON env value dlt did not parse
+            try:
+                classification = json.loads(classification)
+            except ValueError as error:
+                raise ConfigError(f"field_classification is not a JSON object: {error}") from None
+        return PiiPolicy.from_config(policy, self.pii_salt, check_classification(classification))
 
 
 @configspec

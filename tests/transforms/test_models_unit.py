@@ -40,6 +40,7 @@ def test_small_dataset_numbers_tags_and_missing_tables(small_built):
         "post_engagement_daily",
         "lead_magnet_analytics_daily",
         "_lp_quarantine",
+        "_lp_drift",
     }
     ds, ms = r.dataset_name, r.models_schema
     with p.sql_client() as c:
@@ -213,4 +214,7 @@ def _assert_rates_classified(manifest: dict) -> None:
         ("fct_post_engagement", "comment_to_lead_rate"),
         ("fct_lead_funnel", "keyword_match_rate"),
         ("fct_lead_funnel", "email_capture_rate"),
+        ("fct_lead_magnets", "keyword_match_rate"),
+        ("fct_lead_magnets", "email_capture_rate"),
+        ("agg_client_totals", "email_capture_rate"),
     }

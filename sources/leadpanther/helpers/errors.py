@@ -129,3 +129,10 @@ class TransformError(LeadPantherError):
     raise this: their results are reported. The load it follows stays committed."""
 
     hint = "the load is committed; see the model's error above, fix it, then run `leadpanther-elt transform`"
+
+
+class PublishError(LeadPantherError):
+    """The DuckDB file for dashboards could not be written (disk full, folder not writable). The load and the
+    models are committed in the main file; dashboards keep reading the previous publication."""
+
+    hint = "the load is committed; fix the cause, then run `leadpanther-elt transform` (it publishes again)"

@@ -24,8 +24,7 @@ figures as (
         snapshots.engagement_comments,
         snapshots.reposts,
         snapshots.clicks,
-        coalesce(snapshots.reactions, 0) + coalesce(snapshots.engagement_comments, 0)
-        + coalesce(snapshots.reposts, 0) + coalesce(snapshots.clicks, 0) as engagements,
+        {{ leadpanther.engagements('snapshots') }} as engagements,
         snapshots.captured_at,
         -- not published before the history began: its figures were 0 when the history began
         coalesce(posts.published_date >= history_start.first_snapshot_date, posts.published_date is null)
