@@ -15,6 +15,10 @@ API_KEY_PREFIX: Final = "lp_"  # documented form: "lp_live_..."; "lp_test_..." i
 # Paging (documented: limit defaults to 50 and is capped at 100).
 MAX_PAGE_SIZE: Final = 100
 DEFAULT_PAGE_SIZE: Final = 100
+DEFAULT_MAX_CONCURRENCY: Final = 8
+# How a run reads each client-route: auto = quick, with a full reconciliation on a cadence.
+MODES: Final = ("auto", "quick", "reconcile")
+DEFAULT_MODE: Final = "auto"
 # Rows re-read at the start of every page after the first, to detect offset drift (rows inserted or
 # deleted upstream while we page). Costs PAGE_OVERLAP / page_size extra requests.
 PAGE_OVERLAP: Final = 2
@@ -261,7 +265,7 @@ LINKED_POSTS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     (SYNCED_AT, _TS),
     (DELETED_AT, _TS),
 )
-# The run's own tables (pipelines/leadpanther_pipeline.py writes them; sync_log.RouteStatus is the row).
+# The run's own tables (pipelines/runs_source.py writes them; sync_log.RouteStatus is the row).
 SYNC_RUNS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("run_id", "text"),
     ("synced_at", _TS),

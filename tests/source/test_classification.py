@@ -13,9 +13,10 @@ import pytest
 from sources.leadpanther.configuration import resolve_source_config
 from sources.leadpanther.helpers.coercion import coerce_column
 from sources.leadpanther.helpers.drift import DriftLog, SchemaFrozenError
-from sources.leadpanther.helpers.errors import ConfigError, TransformError
+from sources.leadpanther.helpers.errors import ConfigError
 from sources.leadpanther.helpers.pii import PiiPolicy, suspect_category
 from sources.leadpanther.helpers.records import TableBuilder
+from transforms.errors import TransformError
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 SALT = "classify-salt-0123456789"
@@ -132,11 +133,11 @@ def test_field_classification_resolves_from_env_and_is_checked(monkeypatch) -> N
 
 
 def test_a_models_import_failure_is_an_error_not_a_silent_skip(monkeypatch) -> None:
-    from pipelines.leadpanther_pipeline import _run_transforms
+    from pipelines.post_load import build_models
 
     monkeypatch.setitem(sys.modules, "transforms", None)  # `import transforms` now raises ImportError
     with pytest.raises(TransformError, match="the models could not be imported"):
-        _run_transforms(object(), "run")
+        build_models(object(), "run")
     assert issubclass(TransformError, Exception) and not issubclass(TransformError, ConfigError)
 
 
