@@ -335,6 +335,8 @@ class TableBuilder:
                     values = [_as_text(v) for v in values]
             arrays[column] = self._column(column, data_type, values, records, client_id, page, variants, category)
             page.extra_columns[column] = data_type
+            if data_type == "json":  # objects and lists as JSON columns, like the contract's own
+                page.hints[column] = {"data_type": "json"}
             if category:
                 page.suspected[column] = category
         if unmapped:
