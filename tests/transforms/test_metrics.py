@@ -38,11 +38,13 @@ def history(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"metrics_{request.param}")
     name = f"h2m_{uuid.uuid4().hex[:8]}"
     if request.param == "duckdb":
-        pipeline = make_pipeline("duckdb", dataset_name=name, duckdb_path=tmp / "m.duckdb",
-                                 pipelines_dir=tmp / "pipes", pipeline_name=name)
+        pipeline = make_pipeline(
+            "duckdb", dataset_name=name, duckdb_path=tmp / "m.duckdb", pipelines_dir=tmp / "pipes", pipeline_name=name
+        )
     else:
-        pipeline = make_pipeline("postgres", dataset_name=name, credentials=PG_URL, pipelines_dir=tmp / "pipes",
-                                 pipeline_name=name)
+        pipeline = make_pipeline(
+            "postgres", dataset_name=name, credentials=PG_URL, pipelines_dir=tmp / "pipes", pipeline_name=name
+        )
     with run_emulator(EmulatorConfig(seed=61, preset="tiny", posts_per_client=60)) as emu:
         active = emu.client_ids("active")
         day0 = datetime.fromtimestamp(emu.now_ms() / 1000, UTC)
@@ -59,8 +61,9 @@ def history(request, tmp_path_factory):
             synced_at = day0 + timedelta(days=offset)
             mode = "auto" if offset == 0 else "quick"
             assert run_sync(pipeline, mode=mode, synced_at=synced_at, **options).exit_code == 0
-            engagement[synced_at.date()] = {(c, e["post_id"]): e for c in active
-                                            for e in emu.truth("post_engagement", c)}
+            engagement[synced_at.date()] = {
+                (c, e["post_id"]): e for c in active for e in emu.truth("post_engagement", c)
+            }
         leads = {c: emu.truth("leads", c) for c in active}
         result = run_transforms(pipeline)
         assert not result.failed_errors, result.summary_lines()
@@ -78,12 +81,15 @@ def _by_client_week(table, *metrics: str) -> dict[tuple[str, date], tuple]:
 
 def test_engagement_rate_per_client_per_week_equals_the_truth(history):
     pipeline, ms, engagement, _, _ = history
-    table = query_metrics(pipeline, ["engagement_rate", "impressions_gained", "engagements_gained"],
-                          ["client", "metric_time__week"])
+    table = query_metrics(
+        pipeline, ["engagement_rate", "impressions_gained", "engagements_gained"], ["client", "metric_time__week"]
+    )
     shown = _by_client_week(table, "engagement_rate", "impressions_gained", "engagements_gained")
     with pipeline.sql_client() as sql:
-        snapshots = sql.execute_sql(f"select client_id, post_id, snapshot_date, previous_snapshot_date, "
-                                    f"impressions_gained from {ms}.fct_post_engagement_daily")
+        snapshots = sql.execute_sql(
+            f"select client_id, post_id, snapshot_date, previous_snapshot_date, "
+            f"impressions_gained from {ms}.fct_post_engagement_daily"
+        )
     expected: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
     counted = set()
     for client, post, day, prev_day, gained in snapshots:
@@ -138,16 +144,38 @@ def test_metrics_command_prints_the_answer(history, capsys, monkeypatch):
     from pipelines.cli import main
 
     monkeypatch.setenv("DLT_PROJECT_DIR", str(tmp / "project"))
-    args = ["metrics", "engagement_rate", "impressions_gained", "--by", "client,metric_time__week",
-            "--duckdb-path", str(tmp / "m.duckdb"), "--dataset", pipeline.dataset_name]
+    import socket
+
+    calls: list = []
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):  # no outbound call (an update check, telemetry): loopback only
+        calls.append(address)
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"outbound connection to {address}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    args = [
+        "metrics",
+        "engagement_rate",
+        "impressions_gained",
+        "--by",
+        "client,metric_time__week",
+        "--duckdb-path",
+        str(tmp / "m.duckdb"),
+        "--dataset",
+        pipeline.dataset_name,
+    ]
     expected = query_metrics(pipeline, ["engagement_rate", "impressions_gained"], ["client", "metric_time__week"])
     assert main(args) == 0
     out = capsys.readouterr().out.splitlines()
     header = out.index(next(line for line in out if line.split()[:2] == ["metric_time__week", "client"]))
-    printed = [line.split() for line in out[header + 1:]]
+    printed = [line.split() for line in out[header + 1 :]]
     assert len(printed) == len(expected.rows) > 0
     for week, client, rate, impressions in printed:
         r = next(x for x in expected.records() if x["client"] == client and str(_day(x["metric_time__week"])) == week)
         assert impressions == ("NULL" if r["impressions_gained"] is None else str(r["impressions_gained"]))
         assert rate == ("NULL" if r["engagement_rate"] is None else f"{r['engagement_rate']:.4f}")
     assert any(line[2] == "NULL" for line in printed) and any(line[2] != "NULL" for line in printed)
+    assert not [a for a in calls if isinstance(a, tuple) and a[0] not in ("127.0.0.1", "::1", "localhost")]
