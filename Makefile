@@ -41,6 +41,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check sources pipelines
 
+## The property-based bad-input tests with many examples and shrinking (CI runs a few of each).
+soak: setup
+	LP_FAULT_EXAMPLES=$${LP_FAULT_EXAMPLES:-300} LP_FAULT_SHRINK=1 $(BIN)/pytest tests/unit/test_record_building.py tests/faults/test_bad_input.py -k "never_crash or row_or_quarantined" -p no:cacheprovider
+
 bench: setup
 	$(BIN)/python -m bench
 

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from pipelines.leadpanther_pipeline import EXIT_CONFIG as EXIT_USAGE
-from pipelines.leadpanther_pipeline import EXIT_OK
+from pipelines.exit_codes import ExitCode
 
 
 def add_metrics_args(p: argparse.ArgumentParser) -> None:
@@ -72,14 +71,14 @@ def run_metrics(args: argparse.Namespace, pipeline: Any, say: Callable[[str], No
         if args.list or not args.metrics:
             for m in list_metrics(pipeline):
                 say(f"{m['name']:<32} {m['type']:<7} {m['description']}")
-            return EXIT_OK if args.list else EXIT_USAGE
+            return ExitCode.OK if args.list else ExitCode.CONFIG
         by = _split(args.by)
         table = query_metrics(
             pipeline, args.metrics, by, where=args.where, order_by=_split(args.order_by) or by, limit=args.limit
         )
     except MetricsUnavailableError as error:
         say(str(error))
-        return EXIT_USAGE
+        return ExitCode.CONFIG
     except Exception as error:  # MetricFlow's query errors (unknown metric, dimension) are many classes
         if type(error).__module__.split(".")[0] not in (
             "metricflow",
@@ -88,8 +87,8 @@ def run_metrics(args: argparse.Namespace, pipeline: Any, say: Callable[[str], No
         ):
             raise
         say(f"Metric query failed: {type(error).__name__}: {' '.join(str(error).split())[:800]}")
-        return EXIT_USAGE
+        return ExitCode.CONFIG
     if args.sql:
         say(table.sql)
     say(format_table(table.columns, table.rows))
-    return EXIT_OK
+    return ExitCode.OK

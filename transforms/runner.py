@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sources.leadpanther.helpers.errors import TransformError
+from transforms.errors import TransformError
 from transforms.pii import suspected_raw_columns
 from transforms.results import DataTestResult, PiiColumn, TransformResult
 
@@ -128,11 +128,17 @@ def run_dbt(
 
 
 def run_transforms(
-    pipeline: Any, *, run_id: str | None = None, select: str | None = None, command: str = "build"
+    pipeline: Any,
+    *,
+    run_id: str | None = None,
+    select: str | None = None,
+    command: str = "build",
+    full_refresh: bool = False,
 ) -> TransformResult:
     """`dbt build` the models on the pipeline's destination and report. Never raises because a data test
     failed (see TransformResult.failed_errors / .warnings); raises TransformError when a model fails to build.
-    command="test" re-runs the data tests on the models as they are."""
+    command="test" re-runs the data tests on the models as they are. `full_refresh`: rebuild the incremental
+    models from all of history (dbt's --full-refresh), for when their SQL changed (transforms/DECISIONLOG.md)."""
     from dlt.helpers.dbt.exceptions import DBTProcessingError
 
     t0 = time.monotonic()
@@ -147,6 +153,8 @@ def run_transforms(
     if run_id:
         env["LEADPANTHER_RUN_ID"] = run_id
     args = ["--select", select] if select else []
+    if full_refresh:
+        args.append("--full-refresh")
     failure: BaseException | None = None
     try:
         target = run_dbt(pipeline, command, args, env)
