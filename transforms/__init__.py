@@ -8,7 +8,7 @@ dbt runner on the pipeline's own destination, plus the HTML report. See transfor
 
 from __future__ import annotations
 
-from sources.leadpanther.helpers.errors import TransformError
+from transforms.errors import TransformError
 from transforms.results import DataTestResult, PiiColumn, TransformResult
 from transforms.runner import models_schema_name, run_dbt, run_transforms
 

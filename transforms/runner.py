@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sources.leadpanther.helpers.errors import TransformError
+from transforms.errors import TransformError
 from transforms.pii import suspected_raw_columns
 from transforms.results import DataTestResult, PiiColumn, TransformResult
 

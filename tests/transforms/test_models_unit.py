@@ -37,7 +37,7 @@ def test_small_dataset_numbers_tags_and_missing_tables(scratch_pipeline):
     assert not r.models_skipped and sorted(r.models_built) == sorted(f.stem for f in MODEL_FILES)
     assert set(r.missing_raw_tables) == {
         "post_engagement", "lead_magnet_analytics", "post_engagement_daily", "lead_magnet_analytics_daily",
-        "_lp_quarantine",
+        "_lp_quarantine", "_lp_drift",
     }
     ds, ms = r.dataset_name, r.models_schema
     with p.sql_client() as c:
