@@ -60,7 +60,11 @@ COLUMN_NOTES: dict[tuple[str, str], str] = {
     "where the last run ended",
     (s.SYNC_RUNS_TABLE, "requests"): "for analytics rows: the records asked for (`rows` = figures loaded)",
     (s.SYNC_RUNS_TABLE, "shard"): "`K/N` when the run was shard K of N, else NULL",
-    (s.QUARANTINE_TABLE, "raw_record"): "the record as served, as JSON text, after the PII policy was applied",
+    (
+        s.QUARANTINE_TABLE,
+        "raw_record",
+    ): "the record (field_name NULL) or the value set aside (field_name set), as JSON text, after the PII "
+    "policy was applied",
     (s.QUARANTINE_TABLE, "record_id"): "NULL when the record had none",
     ("activity", "created_at"): "the cursor: activity is append-only upstream",
 }
