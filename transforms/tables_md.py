@@ -41,8 +41,14 @@ first run of each UTC day asks for every record created less than `analytics_win
 later runs that day only for records they read as new or changed, a reconciliation for all. The gap between
 two rows of a record is stated by the models (`days_since_previous`), never assumed to be one day.
 
-**Unknown fields** a record carries are added as new columns (dlt schema evolution) unless the schema
-contract says otherwise; see docs/personal-data.md for how unknown fields on people routes are treated.
+**Unknown fields** a record carries are added as new columns (dlt schema evolution, or as `schema_contract`
+says), named as dlt normalizes them (an unknown key inside a documented object is `<object>__<key>`). A new
+column keeps the type of its first values; later values are converted to it. On `clients`, `leads` and
+`activity` every new field is personal data (`unclassified`: hashed or redacted when the policy hashes or
+redacts anything) until classified; elsewhere values that look like emails, phone numbers, profile URLs or
+person-like objects are tagged `suspected_<category>`. A declared scalar that arrives as an object or list
+loads into `<field>__v_json` (dlt's variant column), the field itself NULL. Every such event is a row of
+`_lp_drift`; see docs/personal-data-drift.md.
 """
 
 # What a few columns mean beyond their name (prose; the columns themselves come from settings.py).
@@ -54,7 +60,11 @@ COLUMN_NOTES: dict[tuple[str, str], str] = {
     "where the last run ended",
     (s.SYNC_RUNS_TABLE, "requests"): "for analytics rows: the records asked for (`rows` = figures loaded)",
     (s.SYNC_RUNS_TABLE, "shard"): "`K/N` when the run was shard K of N, else NULL",
-    (s.QUARANTINE_TABLE, "raw_record"): "the record as served, as JSON text, after the PII policy was applied",
+    (
+        s.QUARANTINE_TABLE,
+        "raw_record",
+    ): "the record (field_name NULL) or the value set aside (field_name set), as JSON text, after the PII "
+    "policy was applied",
     (s.QUARANTINE_TABLE, "record_id"): "NULL when the record had none",
     ("activity", "created_at"): "the cursor: activity is append-only upstream",
 }

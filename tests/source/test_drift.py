@@ -211,6 +211,7 @@ def test_freeze_refuses_a_new_column_before_anything_is_loaded_then_discard_mode
         assert "+1 555" not in message  # names, never values
         assert len(loaded_rows(pipeline, "leads")) == before
         assert "phone_number" not in pipeline.default_schema.get_table_columns("leads")
+        assert [r for r in loaded_rows(pipeline, "sync_runs") if r["run_id"] == frozen.log.run_id]  # recorded
         dropped = sync(pipeline, plain, resources=["clients", "leads"], schema_contract="discard_value")
         assert dropped.exit_code == 0 and len(loaded_rows(pipeline, "leads")) == before + 3
         assert "phone_number" not in pipeline.default_schema.get_table_columns("leads")

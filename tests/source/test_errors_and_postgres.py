@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadpanther_emulator import EmulatorConfig, Faults, run_emulator
+from leadpanther_emulator import Drift, EmulatorConfig, Faults, run_emulator
 from pipelines.leadpanther_pipeline import ExitCode
 from sources.leadpanther.helpers.errors import AuthenticationError
 from sources.leadpanther.settings import LIST_RESOURCES
@@ -100,7 +100,8 @@ def test_persistent_bad_bodies_fail_that_client_route_loudly_with_request_id(mak
 
 @pytest.mark.postgres
 def test_postgres_full_load_quick_run_and_reconciliation(make_pg_pipeline) -> None:
-    with run_emulator(EmulatorConfig(seed=12, preset="tiny")) as emu:
+    """With every lossless kind of drift on (the DuckDB tests run these run kinds with drift off)."""
+    with run_emulator(EmulatorConfig(seed=12, preset="tiny", drift=Drift.lossless())) as emu:
         pipeline = make_pg_pipeline()
         assert sync(pipeline, emu).exit_code == ExitCode.OK
         assert_matches_truth(
