@@ -82,7 +82,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.demo import run_demo
 
     return run_demo(
-        dataset=args.dataset, duckdb_path=args.duckdb_path, seed=args.seed, preset=args.preset, verbose=args.verbose
+        dataset=args.dataset,
+        duckdb_path=args.duckdb_path,
+        seed=args.seed,
+        preset=args.preset,
+        history_weeks=args.history_weeks,
+        verbose=args.verbose,
     )
 
 
@@ -162,6 +167,12 @@ def cmd_query(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from pipelines.metrics_cli import run_metrics
+
+    return run_metrics(args, _pipeline(args), say)
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     """The quick start's main job: the real sync when a key is configured, the demo otherwise."""
     from sources.leadpanther.configuration import resolve_source_config
@@ -210,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     def demo_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--preset", default="demo", help="emulator dataset size: tiny, demo, medium, large")
         p.add_argument("--seed", type=int, default=7)
+        p.add_argument(
+            "--history-weeks",
+            type=int,
+            default=6,
+            metavar="N",
+            help="simulated weeks of history after the first load (0: one run, no weekly gains)",
+        )
 
     p = add("run", help="load from the real API (key from .dlt/secrets.toml or env)")
     run_args(p)
@@ -250,6 +268,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duckdb-path", default=None)
     p.add_argument("sql")
     p.set_defaults(func=cmd_query)
+    from pipelines.metrics_cli import add_metrics_args
+
+    p = add(
+        "metrics",
+        help="query the metric layer (MetricFlow), e.g. `metrics engagement_rate --by client,metric_time__week`",
+    )
+    destination_args(p)
+    add_metrics_args(p)
+    p.set_defaults(func=cmd_metrics)
     return parser
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .console import finish, progress, say, self_command
+from .demo_history import run_demo_history
 from .exit_codes import ExitCode
 from .factory import DEMO_PIPELINE_NAME, make_pipeline
 from .paths import DEMO_DUCKDB_FILE, data_dir
@@ -16,7 +17,13 @@ from .run import run_sync
 
 
 def run_demo(
-    *, dataset: str | None, duckdb_path: str | None, seed: int, preset: str, verbose: bool = False
+    *,
+    dataset: str | None,
+    duckdb_path: str | None,
+    seed: int,
+    preset: str,
+    history_weeks: int,
+    verbose: bool = False,
 ) -> ExitCode:
     from leadpanther_emulator import EmulatorConfig, run_emulator
 
@@ -24,12 +31,14 @@ def run_demo(
     with run_emulator(EmulatorConfig(seed=seed, preset=preset)) as emu:
         say(f"LeadPanther emulator on {emu.base_url} (seed {seed}, preset {preset})")
         pipeline = make_pipeline("duckdb", dataset, duckdb_path=path, pipeline_name=DEMO_PIPELINE_NAME)
-        result = run_sync(
+        result = run_demo_history(
+            emu,
             pipeline,
+            run_sync,
+            weeks=history_weeks,
+            progress=progress,
             api_key=emu.keys["full"],
             base_url=emu.base_url,
-            progress=progress,
-            full_refresh=True,
             max_retries=3,
         )
     code = finish(result, verbose)

@@ -66,7 +66,7 @@ def make_pipeline(
         )
     elif destination == "postgres" and credentials is not None:
         destination = dlt.destinations.postgres(credentials, **extra)
-    elif isinstance(destination, str) and extra:
+    elif isinstance(destination, str) and (extra or credentials is not None):
         destination = Destination.from_reference(destination, credentials=credentials, **extra)
     return dlt.pipeline(
         pipeline_name=pipeline_name,
