@@ -12,6 +12,13 @@
     its loads were read; the lookback re-reads the last days again for rows a run committed late (a shard
     finishing after midnight, a run that took hours). -#}
 
+{#- The materialization of these models: incremental where it is tested (DuckDB, PostgreSQL); a table (a full
+    rebuild, the same SQL without the incremental branch) elsewhere. dbt-bigquery accepts only its own strategies;
+    Snowflake would run lp_replace_records as it is, but nothing here tests it. -#}
+{% macro lp_incremental_materialization() -%}
+  {{ return('incremental' if target.type in ('duckdb', 'postgres') else 'table') }}
+{%- endmacro %}
+
 {#- The timestamp (a SQL literal) from which loads are read again, or none: a first build, a full refresh,
     or an empty table (then the model computes everything). -#}
 {% macro lp_changed_since(day_column) -%}

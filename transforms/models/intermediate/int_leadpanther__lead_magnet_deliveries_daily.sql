@@ -3,7 +3,7 @@
     newest snapshot_date minus the lookback, and of every lead magnet of a client whose row was deleted or whose
     history start moved. A table on every warehouse (a view would recompute all of history on each read). -#}
 {{ config(
-    materialized='incremental',
+    materialized=leadpanther.lp_incremental_materialization(),
     incremental_strategy='lp_replace_records',
     unique_key=['client_id', 'lead_magnet_id'],
     on_schema_change='fail',

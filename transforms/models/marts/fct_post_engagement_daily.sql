@@ -2,7 +2,7 @@
     or post row were loaded or deleted since this table's newest snapshot_date minus the lookback, and of every
     post of a client whose row was deleted or whose history start moved. --full-refresh rebuilds it all. -#}
 {{ config(
-    materialized='incremental',
+    materialized=leadpanther.lp_incremental_materialization(),
     incremental_strategy='lp_replace_records',
     unique_key=['client_id', 'post_id'],
     on_schema_change='fail',
@@ -79,7 +79,9 @@ final as (
         {{ leadpanther.days_between(
             'lag(snapshot_date) over (partition by client_id, post_id order by snapshot_date)', 'snapshot_date'
         ) }} as days_since_previous,
-        {{ leadpanther.snapshot_gain_basis('client_id, post_id', 'published_in_history') }} as gains_counted_from,
+        -- typed as the contract's column: an incremental run's new rows are checked against the table's types
+        cast({{ leadpanther.snapshot_gain_basis('client_id, post_id', 'published_in_history') }}
+            as {{ leadpanther.lp_type('text') }}) as gains_counted_from,
         impressions,
         reactions,
         engagement_comments,
