@@ -113,21 +113,18 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:
-    """Any dbt command on the models, with the pipeline's destination and credentials (dlt's dbt runner)."""
-    from dlt.helpers.dbt.exceptions import DBTProcessingError
-
-    from transforms import run_dbt
+    """Any dbt command on the models, with the pipeline's destination and credentials (dbt's own parser
+    reads the command and its arguments)."""
+    from transforms import TransformError, run_dbt
 
     dbt_args = [a for a in args.dbt_args if a != "--"]
     if not dbt_args:
         say("usage: leadpanther-elt dbt [--duckdb-path F] <dbt command> [dbt args], e.g. docs generate")
         return ExitCode.CONFIG
-    words = 2 if dbt_args[0] in ("docs", "source") and len(dbt_args) > 1 else 1  # dbt's command groups
-    pipeline = _pipeline(args)
     try:
-        target = run_dbt(pipeline, " ".join(dbt_args[:words]), dbt_args[words:])
-    except DBTProcessingError as error:
-        say(f"dbt {' '.join(dbt_args)} failed: {error}")
+        target = run_dbt(_pipeline(args), dbt_args)
+    except TransformError as error:
+        say(error.message)
         return ExitCode.FAILED
     say(f"dbt {' '.join(dbt_args)}: done; artifacts in {target}")
     return ExitCode.OK

@@ -3,6 +3,9 @@
 Everything here that the vendor's page does not document is marked ASSUMED, so that a correction from a
 real account is a one-line change in this module (see docs/api-contract.md for the documented-vs-assumed
 list). Nothing in this module does I/O.
+
+Longer than ~300 lines on purpose: it is the one contract (routes, scopes, table shapes, keys, PII catalog),
+and everything else is generated from it or tested against it, so it stays in one file to be read whole.
 """
 
 from __future__ import annotations
@@ -249,6 +252,25 @@ PRIMARY_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "post_engagement_daily": ("client_id", "post_id", SNAPSHOT_DATE),
     "lead_magnet_analytics_daily": ("client_id", "lead_magnet_id", SNAPSHOT_DATE),
     LINKED_POSTS_TABLE: ("client_id", "lead_magnet_id", "post_id"),
+}
+
+# Values a column takes (documented or ASSUMED): docs/tables.md lists them and the staging models'
+# accepted_values tests are checked against them (tests/layering/test_contracts_once.py).
+ACCEPTED_VALUES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
+    "clients": {"grant__status": ("active", "revoked", "pending")},
+    "posts": {"status": ("draft", "scheduled", "publishing", "published")},
+    "lead_magnets": {
+        "status": ("draft", "published", "archived"),
+        "delivery_mode": ("external_link", "hosted_content", "gated_external"),
+    },
+    "leads": {"source": ("comments", "messages")},
+    "activity": {"source": ("comments", "messages")},
+    SYNC_RUNS_TABLE: {
+        "run_mode": ("initial", "quick", "reconcile", "per_record", "full"),
+        "status": ("ok", "skipped", "failed", "not_granted"),
+        "order_detected": ("newest_first", "oldest_first", "unordered", "unknown"),
+        "scan": ("early_stop", "tail", "full"),
+    },
 }
 
 # Bookkeeping columns on every data table (the source adds them; see docs/tables.md).

@@ -95,11 +95,16 @@ def _form_env(form: str, project: Path) -> dict[str, str]:
     return {**env, "SOURCES__LEADPANTHER__PII_SALT": SALT}
 
 
-DESTINATIONS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+FORMS = ("toml", "nested_env", "json_env")
 
 
-@pytest.mark.parametrize("destination", DESTINATIONS)
-@pytest.mark.parametrize("form", ["toml", "nested_env", "json_env"])
+# Each form on a destination, each destination in a form: the policy a form resolves to does not depend on
+# the destination (every form's effective policy: test_check_prints_the_effective_pii_policy), and what a
+# destination keeps does not depend on the form the policy came in.
+@pytest.mark.parametrize(
+    ("form", "destination"),
+    [("toml", "duckdb"), pytest.param("nested_env", "postgres", marks=pytest.mark.postgres), ("json_env", "duckdb")],
+)
 def test_pii_policy_in_each_form_keeps_canaries_out_of_destination_and_pipeline_folder(
     emu, tmp_path: Path, form: str, destination: str
 ) -> None:
@@ -136,8 +141,9 @@ def test_pii_policy_in_each_form_keeps_canaries_out_of_destination_and_pipeline_
             drop_pg_schemas(dataset)
 
 
-def test_check_prints_the_effective_pii_policy(emu, tmp_path: Path) -> None:
-    env = {**api_env(emu), **_form_env("nested_env", tmp_path), "DLT_PROJECT_DIR": str(tmp_path)}
+@pytest.mark.parametrize("form", FORMS)
+def test_check_prints_the_effective_pii_policy(emu, tmp_path: Path, form: str) -> None:
+    env = {**api_env(emu), **_form_env(form, tmp_path), "DLT_PROJECT_DIR": str(tmp_path)}
     out = cli_here("check", env=env)
     assert out.returncode == 3, output(out)  # the tiny preset has a revoked and a pending grant
     assert EFFECTIVE in out.stdout.splitlines()[1]

@@ -50,3 +50,29 @@ def test_dbt_profile_falls_back_to_the_same_duckdb_defaults() -> None:
     output = yaml.safe_load(text)["duckdb"]["outputs"]["analytics"]
     assert f"'data/{DEFAULT_DUCKDB_FILE}'" in output["path"]
     assert f"'{DEFAULT_DUCKDB_MEMORY}'" in output["settings"]["memory_limit"]
+
+
+def test_tables_page_is_generated_from_settings() -> None:
+    from transforms import tables_md
+
+    assert tables_md.TABLES_MD.read_text(encoding="utf-8") == tables_md.render(), "run `python -m transforms.tables_md`"
+
+
+def test_staging_accepted_values_are_the_contracts() -> None:
+    """A staging model's accepted_values test lists exactly the values settings.ACCEPTED_VALUES gives its raw
+    column (the staging column is the raw one with `__` as `_`)."""
+    from sources.leadpanther.settings import ACCEPTED_VALUES
+
+    schema = yaml.safe_load((ROOT / "transforms" / "models" / "staging" / "schema.yml").read_text(encoding="utf-8"))
+    checked = 0
+    for model in schema["models"]:
+        table = model["name"].removeprefix("stg_leadpanther__")
+        for column in model.get("columns", []):
+            for test in column.get("data_tests", []) or []:
+                if not isinstance(test, dict) or "accepted_values" not in test:
+                    continue
+                values = test["accepted_values"].get("arguments", test["accepted_values"])["values"]
+                raw = {c.replace("__", "_"): v for c, v in ACCEPTED_VALUES.get(table, {}).items()}
+                assert tuple(values) == raw.get(column["name"]), (model["name"], column["name"])
+                checked += 1
+    assert checked >= 4

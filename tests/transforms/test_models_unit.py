@@ -187,8 +187,26 @@ def test_dbt_artifacts_live_in_the_pipeline_folder(small_built):
         if m["fqn"][1] != "staging":  # only staging reads the raw tables (every ASSUMED field in one place)
             assert not [d for d in m["depends_on"]["nodes"] if d.startswith("source.")], m["name"]
     _assert_rates_classified(manifest)
+    _assert_report_exposure(manifest)
     read = {d for m in models for d in m["depends_on"]["nodes"] if d.startswith("source.")}
     assert {s.rsplit(".", 1)[1] for s in read} == {s["name"] for s in manifest["sources"].values()}
+
+
+def _assert_report_exposure(manifest: dict) -> None:
+    """The report is a dbt exposure that depends on exactly the models its SQL reads (transforms/report.py), and
+    the semantic layer defines the metrics docs/metrics.md lists over a time spine."""
+    import re
+
+    import transforms.report as report
+
+    read = set(re.findall(r"\{s\}\.(\w+)", Path(report.__file__).read_text()))
+    (exposure,) = [e for e in manifest["exposures"].values() if e["name"] == "leadpanther_report"]
+    assert {n.rsplit(".", 1)[1] for n in exposure["depends_on"]["nodes"]} == read
+    spine = [m for m in manifest["nodes"].values() if (m.get("time_spine") or {}).get("standard_granularity_column")]
+    assert [m["name"] for m in spine] == ["metricflow_time_spine"]
+    metrics = {m["name"]: m for m in manifest["metrics"].values()}
+    for name in ("engagement_rate", "email_capture_rate", "deliveries_per_lead_with_email", "keyword_match_rate"):
+        assert metrics[name]["type"] == "ratio" and "NULL when" in metrics[name]["description"], name
 
 
 def _assert_rates_classified(manifest: dict) -> None:
