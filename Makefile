@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(open("pyproject.toml","rb").read()).hexdigest()[:12])')
-# The optional Dagster extra: installed for `make test` (its test must run), not for `make run`.
+# The optional Dagster and metrics extras: installed for `make test` (their tests must run), not for `make run`.
 DAGSTER_STAMP := $(subst .installed-,.dagster-,$(STAMP))
 
 .PHONY: setup setup-dagster run demo test lint bench soak clean
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 $(DAGSTER_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet --no-compile -e ".[dev,dagster]"
+	$(BIN)/pip install --quiet --no-compile -e ".[dev,dagster,metrics]"
 	rm -f $(VENV)/.dagster-*
 	touch $(DAGSTER_STAMP)
 
@@ -31,11 +31,14 @@ run: setup
 demo: setup
 	$(BIN)/leadpanther-elt demo
 
-## Every test, against the emulator, a DuckDB file, the local PostgreSQL and headless Chromium.
+## Every test, against the emulator, a DuckDB file, the local PostgreSQL and headless Chromium. Two workers
+## (pytest-xdist; a test file stays on one worker, so its module fixtures load once): much of a test's time is
+## spent waiting on dbt's child process, the emulator or PostgreSQL. TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
 test: setup setup-dagster
 	bash scripts/ensure-test-services.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20
 
 lint: setup
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -28,30 +29,23 @@ from typing import Any
 import psutil
 
 from leadpanther_emulator import PRESETS, EmulatorConfig, Faults, run_emulator
+from sources.leadpanther import settings as s
+from sources.leadpanther.settings import LIST_RESOURCES
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-LIST_RESOURCES = ("posts", "lead_magnets", "leads", "activity")
-# The default run: every resource, so one engagement request per published post and one analytics request
-# per lead magnet on top of the list pages; the latency floor counts all of them.
-ALL_RESOURCES = [
-    "clients",
-    *LIST_RESOURCES,
-    "post_engagement",
-    "lead_magnet_analytics",
-    "post_engagement_daily",
-    "lead_magnet_analytics_daily",
-]
-ANALYTICS_ROUTES = (
-    "GET /clients/{clientId}/posts/{postId}/engagement",
-    "GET /clients/{clientId}/lead-magnets/{leadMagnetId}/analytics",
-)
-LIST_ROUTE_KEYS = (
-    "GET /clients/{clientId}/posts",
-    "GET /clients/{clientId}/lead-magnets",
-    "GET /clients/{clientId}/leads",
-    "GET /clients/{clientId}/activity",
-)
+# Routes and resources come from the one contract (settings.py); the emulator counts requests per route
+# template written in the vendor's style ({clientId}), so the templates are converted to that spelling.
+ALL_RESOURCES = list(s.ALL_RESOURCES)
+
+
+def emulator_route(path: str) -> str:
+    """'/clients/{client_id}/posts' -> 'GET /clients/{clientId}/posts' (the emulator's request counter key)."""
+    return "GET " + re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path)
+
+
+ANALYTICS_ROUTES = (emulator_route(s.POST_ENGAGEMENT_PATH), emulator_route(s.LEAD_MAGNET_ANALYTICS_PATH))
+LIST_ROUTE_KEYS = tuple(emulator_route(s.ROUTE_PATHS[r]) for r in LIST_RESOURCES)
 DAY_MS = 86_400_000
 # Total clients per preset for the benchmark: the presets keep ~20% of clients revoked/pending, which the
 # agency cannot read; large with 75 clients gives 59 readable clients and ~1.0M readable list records.

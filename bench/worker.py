@@ -18,9 +18,12 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from sources.leadpanther.settings import LIST_RESOURCES, ROUTE_PATHS
+
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-LIST_ROUTES = {"posts": "posts", "lead_magnets": "lead-magnets", "leads": "leads", "activity": "activity"}
+# path of each list route below clients/{id}/, from the one contract (settings.py)
+LIST_ROUTES = {r: ROUTE_PATHS[r].rsplit("/", 1)[-1] for r in LIST_RESOURCES}
 
 
 def _steps(pipeline: Any) -> dict[str, float]:

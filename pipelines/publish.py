@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Optional
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.specs import BaseConfiguration
 
-from sources.leadpanther.helpers.errors import ConfigError, PublishError
+from pipelines.errors import PublishError
+from sources.leadpanther.helpers.errors import ConfigError
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection

@@ -4,11 +4,12 @@ The canaries come from the emulator's truth (what it served), not from the conne
 every string inside an object) of a field that the contract does not list, on the routes that carry people.
 They are then searched in the destination (the dataset, its `_staging` dataset, the models schema: every row of
 every table, as text) and in the pipeline's folder (every file's bytes, and parquet files read as tables, since
-compression can hide a literal).
+compression can hide a literal; gzipped load files decompressed).
 """
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,8 @@ def in_files(folder: Path, canaries: set[str]) -> list[str]:
     encoded = [(c, c.encode()) for c in canaries]
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
         data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":  # dlt gzips load files (insert_values, csv, jsonl)
+            data = gzip.decompress(data)
         found = {c for c, raw in encoded if raw in data}
         if path.suffix == ".parquet" or data[:4] == b"PAR1":
             text = repr(pq.read_table(path).to_pylist())

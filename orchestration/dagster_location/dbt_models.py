@@ -48,7 +48,7 @@ from .shards import RAW_GROUP, LeadPantherDestination, raw_key
 PROJECT_DIR = Path(transforms.__file__).parent
 SOURCE_NAME = "leadpanther"
 MODELS_PREFIX = ("leadpanther", "models")
-MODELS_ASSET_NAME = "leadpanther_models"
+MODELS_ASSET_NAME = "leadpanther_dbt"  # the op; "leadpanther_models" is the job
 # Destinations whose dbt profile is transforms/profiles.yml; others use the profiles dlt ships (as on the CLI).
 OWN_PROFILES = ("duckdb", "postgres")
 PREPARED_STAMP = "dagster-prepared.json"

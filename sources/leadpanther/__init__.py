@@ -14,12 +14,11 @@ Why transformers for analytics: the analytics routes are per record, so they can
 run has listed, and with a transformer a quick run refreshes exactly the posts that changed while a
 reconciliation refreshes all of them.
 
-How incremental works (what a quick run sees and what only a reconciliation sees) is in README.md.
+How incremental works (what a quick run sees and what only a reconciliation sees): docs/incremental-loading.md.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
@@ -40,21 +39,6 @@ from .helpers.sync_log import SyncLog
 from .settings import ANALYTICS_RESOURCES, DAILY_TABLES, LINKED_POSTS_TABLE, PRIMARY_KEYS
 
 __all__ = ["leadpanther_source", "SyncLog", "LeadPantherError"]
-
-
-class _ExpectedArrowHintNotice(logging.Filter):
-    """dlt warns on every batch that our declared hints (json, not-null keys) differ from what Arrow can
-    express; that difference is intended (docs/tables.md), so the notice is dropped for our tables only."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not (
-            "several column hints were different" in message
-            and any(f"In resource: {name}," in message for name in PRIMARY_KEYS)
-        )
-
-
-logging.getLogger("dlt").addFilter(_ExpectedArrowHintNotice())
 
 
 @dlt.source(name="leadpanther", max_table_nesting=0, spec=LeadPantherSourceConfiguration)

@@ -3,6 +3,9 @@
 Everything here that the vendor's page does not document is marked ASSUMED, so that a correction from a
 real account is a one-line change in this module (see docs/api-contract.md for the documented-vs-assumed
 list). Nothing in this module does I/O.
+
+Longer than ~300 lines on purpose: it is the one contract (routes, scopes, table shapes, keys, PII catalog),
+and everything else is generated from it or tested against it, so it stays in one file to be read whole.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ API_KEY_PREFIX: Final = "lp_"  # documented form: "lp_live_..."; "lp_test_..." i
 # Paging (documented: limit defaults to 50 and is capped at 100).
 MAX_PAGE_SIZE: Final = 100
 DEFAULT_PAGE_SIZE: Final = 100
+DEFAULT_MAX_CONCURRENCY: Final = 8
+# How a run reads each client-route: auto = quick, with a full reconciliation on a cadence.
+MODES: Final = ("auto", "quick", "reconcile")
+DEFAULT_MODE: Final = "auto"
 # Rows re-read at the start of every page after the first, to detect offset drift (rows inserted or
 # deleted upstream while we page). Costs PAGE_OVERLAP / page_size extra requests.
 PAGE_OVERLAP: Final = 2
@@ -247,6 +254,25 @@ PRIMARY_KEYS: Final[dict[str, tuple[str, ...]]] = {
     LINKED_POSTS_TABLE: ("client_id", "lead_magnet_id", "post_id"),
 }
 
+# Values a column takes (documented or ASSUMED): docs/tables.md lists them and the staging models'
+# accepted_values tests are checked against them (tests/layering/test_contracts_once.py).
+ACCEPTED_VALUES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
+    "clients": {"grant__status": ("active", "revoked", "pending")},
+    "posts": {"status": ("draft", "scheduled", "publishing", "published")},
+    "lead_magnets": {
+        "status": ("draft", "published", "archived"),
+        "delivery_mode": ("external_link", "hosted_content", "gated_external"),
+    },
+    "leads": {"source": ("comments", "messages")},
+    "activity": {"source": ("comments", "messages")},
+    SYNC_RUNS_TABLE: {
+        "run_mode": ("initial", "quick", "reconcile", "per_record", "full"),
+        "status": ("ok", "skipped", "failed", "not_granted"),
+        "order_detected": ("newest_first", "oldest_first", "unordered", "unknown"),
+        "scan": ("early_stop", "tail", "full"),
+    },
+}
+
 # Bookkeeping columns on every data table (the source adds them; see docs/tables.md).
 BOOKKEEPING_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     (CLIENT_ID, "text"),
@@ -261,7 +287,7 @@ LINKED_POSTS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     (SYNCED_AT, _TS),
     (DELETED_AT, _TS),
 )
-# The run's own tables (pipelines/leadpanther_pipeline.py writes them; sync_log.RouteStatus is the row).
+# The run's own tables (pipelines/runs_source.py writes them; sync_log.RouteStatus is the row).
 SYNC_RUNS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("run_id", "text"),
     ("synced_at", _TS),

@@ -17,6 +17,7 @@ from dagster import (
     AssetKey,
     AssetSelection,
     DagsterInstance,
+    Definitions,
     RunRequest,
     SkipReason,
     build_schedule_context,
@@ -52,6 +53,7 @@ def test_shards_then_every_model_as_an_asset_with_tests_as_checks(tmp_path: Path
         destination="postgres", dataset=dataset, credentials=PG_URL, pipelines_dir=str(tmp_path / "pipelines")
     )
     defs = build_definitions(destination, shards=SHARDS)
+    Definitions.validate_loadable(defs)  # what `dagster dev` checks when it loads the location
     graph = defs.resolve_asset_graph()
 
     # Lineage: one graph from the load's specs to the marts.

@@ -13,9 +13,10 @@ import pytest
 from sources.leadpanther.configuration import resolve_source_config
 from sources.leadpanther.helpers.coercion import coerce_column
 from sources.leadpanther.helpers.drift import DriftLog, SchemaFrozenError
-from sources.leadpanther.helpers.errors import ConfigError, TransformError
+from sources.leadpanther.helpers.errors import ConfigError
 from sources.leadpanther.helpers.pii import PiiPolicy, suspect_category
 from sources.leadpanther.helpers.records import TableBuilder
+from transforms.errors import TransformError
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 SALT = "classify-salt-0123456789"
@@ -132,9 +133,41 @@ def test_field_classification_resolves_from_env_and_is_checked(monkeypatch) -> N
 
 
 def test_a_models_import_failure_is_an_error_not_a_silent_skip(monkeypatch) -> None:
-    from pipelines.leadpanther_pipeline import _run_transforms
+    from pipelines.post_load import build_models
 
     monkeypatch.setitem(sys.modules, "transforms", None)  # `import transforms` now raises ImportError
     with pytest.raises(TransformError, match="the models could not be imported"):
-        _run_transforms(object(), "run")
+        build_models(object(), "run")
     assert issubclass(TransformError, Exception) and not issubclass(TransformError, ConfigError)
+
+
+def test_dlt_applies_schema_contracts_to_arrow_tables_and_a_refusal_is_a_config_error(tmp_path) -> None:
+    """What the connector relies on when it passes schema_contract to dlt: on Arrow items dlt's extractor
+    refuses a new column under freeze (after a table's first load: dlt evolves a new table once, which is why
+    the connector checks first) and removes it under discard_value; a refusal maps to exit 2 naming both."""
+    import dlt
+    import pyarrow as pa
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from sources.leadpanther.helpers.drift import contract_error
+
+    pipeline = dlt.pipeline(
+        "h1_contract",
+        destination=dlt.destinations.duckdb(str(tmp_path / "contract.duckdb")),
+        pipelines_dir=str(tmp_path / "p"),
+        dataset_name="c",
+    )
+
+    def rows(table: pa.Table, mode: str) -> object:
+        return dlt.resource([table], name="leads", schema_contract={"columns": mode})
+
+    pipeline.run(rows(pa.table({"id": ["a"]}), "freeze"))  # first load of the table: evolves once
+    with pytest.raises(PipelineStepFailed) as caught:
+        pipeline.run(rows(pa.table({"id": ["b"], "phone_number": ["+1 555 0100 0000"]}), "freeze"))
+    error = contract_error(caught.value)
+    assert isinstance(error, ConfigError) and "'leads'" in str(error) and "'phone_number'" in str(error)
+    assert "+1 555" not in str(error)
+    pipeline.run(rows(pa.table({"id": ["c"], "phone_number": ["+1 555 0100 0000"]}), "discard_value"))
+    assert "phone_number" not in pipeline.default_schema.get_table_columns("leads")
+    with pipeline.sql_client() as sql:
+        assert sorted(r[0] for r in sql.execute_sql("select id from leads")) == ["a", "c"]

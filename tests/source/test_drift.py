@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from leadpanther_emulator import Drift, EmulatorConfig, run_emulator
-from pipelines.leadpanther_pipeline import EXIT_CONFIG, EXIT_PARTIAL, make_pipeline
+from pipelines.leadpanther_pipeline import ExitCode, make_pipeline
 from sources.leadpanther.configuration import PiiPolicyConfiguration
 from sources.leadpanther.settings import (
     DRIFT_TABLE,
@@ -68,7 +68,7 @@ def canaries(emu: Any) -> set[str]:
 def test_hash_run_is_exit_3_and_says_what_drifted(hashed) -> None:
     _, result = hashed
     assert result.error is None and result.transform_error is None, result.summary_lines()
-    assert result.exit_code == EXIT_PARTIAL  # values were quarantined: data is missing from the models
+    assert result.exit_code == ExitCode.PARTIAL  # values were quarantined: data is missing from the models
     text = "\n".join(result.summary_lines())
     assert "UNCLASSIFIED PERSONAL DATA: leads.phone_number" in text
     assert '"leads.phone_number" = "<' in text and "not_personal" in text  # the one line on how to classify
@@ -166,7 +166,7 @@ def test_redact_on_postgres_loads_nothing_of_new_personal_fields(emu, tmp_path) 
     )
     try:
         result = sync(pipeline, emu, pii_policy=policy("redact"))
-        assert result.error is None and result.exit_code == EXIT_PARTIAL, result.summary_lines()
+        assert result.error is None and result.exit_code == ExitCode.PARTIAL, result.summary_lines()
         values = canaries(emu)
         assert in_destination(pipeline, values) == []
         assert in_files(Path(pipeline.working_dir), values) == []
@@ -205,12 +205,13 @@ def test_freeze_refuses_a_new_column_before_anything_is_loaded_then_discard_mode
         plain.set_drift(Drift(extra_fields=True))
         plain.insert("leads", plain.client_ids("active")[0], 3)
         frozen = sync(pipeline, plain, resources=["clients", "leads"], schema_contract="freeze")
-        assert frozen.exit_code == EXIT_CONFIG, frozen.summary_lines()
+        assert frozen.exit_code == ExitCode.CONFIG, frozen.summary_lines()
         message = str(frozen.error)
         assert "freeze" in message and "table 'clients'" in message and "column 'account_manager_email'" in message
         assert "+1 555" not in message  # names, never values
         assert len(loaded_rows(pipeline, "leads")) == before
         assert "phone_number" not in pipeline.default_schema.get_table_columns("leads")
+        assert [r for r in loaded_rows(pipeline, "sync_runs") if r["run_id"] == frozen.log.run_id]  # recorded
         dropped = sync(pipeline, plain, resources=["clients", "leads"], schema_contract="discard_value")
         assert dropped.exit_code == 0 and len(loaded_rows(pipeline, "leads")) == before + 3
         assert "phone_number" not in pipeline.default_schema.get_table_columns("leads")
@@ -228,9 +229,9 @@ def test_classification_config_is_checked_exit_2(make_duckdb_pipeline) -> None:
         ({"leads.email": "not_personal"}, "PII catalog"),
     ):
         result = sync(pipeline, _NoServer(), field_classification=bad)
-        assert result.exit_code == EXIT_CONFIG and expected in str(result.error), (bad, result.error)
+        assert result.exit_code == ExitCode.CONFIG and expected in str(result.error), (bad, result.error)
     result = sync(pipeline, _NoServer(), schema_contract="strict")
-    assert result.exit_code == EXIT_CONFIG and "schema_contract" in str(result.error)
+    assert result.exit_code == ExitCode.CONFIG and "schema_contract" in str(result.error)
 
 
 class _NoServer:

@@ -6,7 +6,9 @@ The marts' numbers are compared with an independent pandas computation from the 
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -247,6 +249,15 @@ def test_report_from_real_pipeline_renders(loaded):
 
     if not shutil.which(CHROMIUM):
         pytest.skip("chromium not installed")
-    p, _, _, dest, tmp = loaded
+    p, _, f, dest, tmp = loaded
     path = write_report(p, tmp / f"report_{dest}.html")
     assert_report_renders(path, tmp)
+    # The funnel shows each active client's lifetime deliveries: the API's figures from the first run, not 0.
+    html_text = path.read_text()
+    analytics = f["lead_magnet_analytics"]
+    labels = {c["client_id"]: c["business_name"] for c in f["client_records"]}
+    for cid in analytics.client_id.unique():
+        start = f'<figure data-section="funnel" data-client="{html.escape(labels[cid])}">'
+        figure = html_text.split(start)[1].split("</figure>")[0]
+        shown = int(re.search(r"<title>deliveries: (\d+)</title>", figure).group(1))
+        assert shown == int(analytics[analytics.client_id == cid].deliveries.astype(int).sum())

@@ -30,6 +30,7 @@ def truth_frames(emu: Any) -> dict[str, pd.DataFrame]:
         [e for e in out["post_engagement"] if (e["client_id"], e["post_id"]) in engaged])
     frames["clients"] = pd.DataFrame(
         [{"client_id": c["user_id"], "grant_status": c["grant"]["status"]} for c in clients])
+    frames["client_records"] = [{"client_id": c["user_id"], "business_name": c.get("business_name")} for c in clients]
     for name, cols in (("posts", ["published_at"]), ("leads", ["created_at"]), ("activity", ["created_at"]),
                        ("lead_magnet_analytics", ["captured_at"]), ("lead_magnets", ["created_at"])):
         for col in cols:

@@ -7,6 +7,9 @@ analytics overlap the list scans instead of following them, and every client's r
 
 A client-route's analytics end as one `sync_runs` row: ok, skipped (missing scope, or a route this API does
 not have: its first records all answer 404 while the list says they exist) or failed.
+
+Over ~300 lines because the feed, its workers and the per-client-route outcome share one lock and one
+lifecycle (started by the scans, drained before the run's log closes); split apart they would pass it around.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ On routes that carry people (settings.PEOPLE_TABLES) an unknown field is persona
 `unclassified`, the strictest action of the policy in force. Elsewhere it is personal only when its values
 look like it (pii.suspect_category: emails, phones, profile URLs, person-like objects), as `suspected_<c>`.
 `[sources.leadpanther.field_classification]` ("table.field" -> a category or `not_personal`) overrides both.
-The rules live here once; records.py (columns) and pii.scrub_record (the quarantine) both ask this module.
+The rules live here once; records.py (columns) and scrub_record (the quarantine) both ask this module.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from ..settings import NOT_PERSONAL, PEOPLE_TABLES, PII_CATALOG, PII_CATEGORIES, TABLE_COLUMNS, UNCLASSIFIED
 from .errors import ConfigError
-from .pii import PiiPolicy, suspect_category
+from .pii import PiiPolicy, serialized, suspect_category
 
 CLASSIFY_KEY = "[sources.leadpanther.field_classification]"
 
@@ -69,3 +69,15 @@ def check_classification(mapping: Mapping[str, Any] | None) -> dict[str, str]:
 def classify_hint(table: str, column: str) -> str:
     """The one line the summary prints for an unclassified field."""
     return f'classify it: {CLASSIFY_KEY} "{table}.{column}" = "<{"|".join(PII_CATEGORIES)}>" or "{NOT_PERSONAL}"'
+
+
+def scrub_record(policy: PiiPolicy, table: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A raw record with its personal values treated by the policy (for the quarantine): catalogued fields
+    by their category, others as classification.py decides (unclassified on people routes, suspected by
+    value elsewhere); an object or list is treated as one value."""
+    catalog = PII_CATALOG.get(table, {})
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        category = catalog.get(key) or unknown_field_category(policy, table, str(key), [value])
+        out[key] = policy.apply_one(category, serialized(value)) if category and value is not None else value
+    return out

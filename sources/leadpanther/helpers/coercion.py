@@ -170,5 +170,5 @@ def _describe(value: Any) -> str:
     """The value's type only: a reason is shown in summaries and logs, the value (maybe personal) is not; it
     is kept, scrubbed by the PII policy, in the quarantine's raw_record."""
     if isinstance(value, str):
-        return "a string that is not one" if value.strip() else "an empty string"
+        return "a string that does not convert" if value.strip() else "an empty string"
     return type(value).__name__

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..settings import DEFAULT_SCHEMA_CONTRACT, DRIFT_COLUMNS, SCHEMA_CONTRACT_MODES, UNCLASSIFIED
+from .arrow_types import ARROW_TYPES
 from .classification import classify_hint
 from .errors import ConfigError
 
@@ -153,8 +154,6 @@ class DriftLog:
             }
             for name in values:
                 values[name].append(row[name])
-        from .records import ARROW_TYPES
-
         return pa.table({name: pa.array(values[name], ARROW_TYPES[t]) for name, t in DRIFT_COLUMNS})
 
 

@@ -14,6 +14,9 @@ So a scan (one client, one route):
   rows there are the ones expected (the last rows it saw, or a row older than the analytics window); if
   not (rows deleted or inserted before), or if the order turns out violated, it falls back to a full scan
   from offset 0 and filters.
+
+Over ~300 lines because these cases are one state machine over one scan's position, anchor and seen ids;
+split by case, each part would need the whole state.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..settings import DEFAULT_PII_POLICY, PII_CATALOG, PII_CATEGORIES, PII_POLICIES, UNCLASSIFIED
+from ..settings import DEFAULT_PII_POLICY, PII_CATEGORIES, PII_POLICIES, UNCLASSIFIED
 from .errors import ConfigError
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -123,21 +123,8 @@ class PiiPolicy:
         text = value if isinstance(value, str) else repr(value)
         return hmac.new(self.salt, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    def scrub_record(self, table: str, record: Mapping[str, Any]) -> dict[str, Any]:
-        """A raw record with its personal values treated by the policy (for the quarantine): catalogued fields
-        by their category, others as classification.py decides (unclassified on people routes, suspected by
-        value elsewhere); an object or list is treated as one value."""
-        from .classification import unknown_field_category  # classification imports this module
 
-        catalog = PII_CATALOG.get(table, {})
-        out: dict[str, Any] = {}
-        for key, value in record.items():
-            category = catalog.get(key) or unknown_field_category(self, table, str(key), [value])
-            out[key] = self.apply_one(category, _serialized(value)) if category and value is not None else value
-        return out
-
-
-def _serialized(value: Any) -> Any:
+def serialized(value: Any) -> Any:
     if isinstance(value, dict | list):
         import orjson
 
