@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(open("pyproject.toml","rb").read()).hexdigest()[:12])')
-# The optional Dagster extra: installed for `make test` (its test must run), not for `make run`.
+# The optional Dagster and metrics extras: installed for `make test` (their tests must run), not for `make run`.
 DAGSTER_STAMP := $(subst .installed-,.dagster-,$(STAMP))
 
 # Snowflake and BigQuery stand-ins (fakesnow, dbt-snowflake, dbt-bigquery) in their own venv: fakesnow pins a
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 $(DAGSTER_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet --no-compile -e ".[dev,dagster]"
+	$(BIN)/pip install --quiet --no-compile -e ".[dev,dagster,metrics]"
 	rm -f $(VENV)/.dagster-*
 	touch $(DAGSTER_STAMP)
 
@@ -46,16 +46,23 @@ run: setup
 demo: setup
 	$(BIN)/leadpanther-elt demo
 
-## Every test, against the emulator, a DuckDB file, the local PostgreSQL and headless Chromium.
+## Every test, against the emulator, a DuckDB file, the local PostgreSQL and headless Chromium. Two workers
+## (pytest-xdist; a test file stays on one worker, so its module fixtures load once): much of a test's time is
+## spent waiting on dbt's child process, the emulator or PostgreSQL. TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
 test: setup setup-dagster setup-warehouses
 	bash scripts/ensure-test-services.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest
-	$(WH_VENV)/bin/python -m pytest tests/warehouses
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20
+	$(WH_VENV)/bin/python -m pytest tests/warehouses --durations=5
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check sources pipelines
+
+## The property-based bad-input tests with many examples and shrinking (CI runs a few of each).
+soak: setup
+	LP_FAULT_EXAMPLES=$${LP_FAULT_EXAMPLES:-300} LP_FAULT_SHRINK=1 $(BIN)/pytest tests/unit/test_record_building.py tests/faults/test_bad_input.py -k "never_crash or row_or_quarantined" -p no:cacheprovider
 
 bench: setup
 	$(BIN)/python -m bench

@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg2
 
-from bench.run import RESULTS, measure
+from bench.run import RESULTS, cpu_rates, measure
 from leadpanther_emulator import EmulatorConfig, Faults, run_emulator
 
 PG_URL = os.environ.get("LEADPANTHER_TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/test")
@@ -67,10 +67,18 @@ def run_config(emu: Any, shards: int, args: argparse.Namespace, log) -> dict[str
 
             def one(k: int, case: str = case, mode: str | None = mode, results: list = results) -> None:
                 spec = {
-                    "kind": "ours", "case": f"{case}_{k}_of_{shards}", "base_url": emu.base_url,
-                    "api_key": emu.keys["full"], "page_size": 100, "concurrency": args.concurrency,
-                    "resources": ALL_RESOURCES, "workdir": str(workdir), "destination": "postgres",
-                    "dataset": dataset, "credentials": PG_URL, "mode": mode,
+                    "kind": "ours",
+                    "case": f"{case}_{k}_of_{shards}",
+                    "base_url": emu.base_url,
+                    "api_key": emu.keys["full"],
+                    "page_size": 100,
+                    "concurrency": args.concurrency,
+                    "resources": ALL_RESOURCES,
+                    "workdir": str(workdir),
+                    "destination": "postgres",
+                    "dataset": dataset,
+                    "credentials": PG_URL,
+                    "mode": mode,
                     "shard": f"{k}/{shards}" if shards > 1 else None,
                 }
                 results[k - 1] = measure(spec, 3600)
@@ -97,12 +105,17 @@ def run_config(emu: Any, shards: int, args: argparse.Namespace, log) -> dict[str
                 "process_wall_s": [r.get("wall_s") for r in results],
                 "steps_s": [r.get("steps_s") for r in results],
                 "errors": [r.get("error") for r in results if r.get("error")],
+                "cpu_user_s": sum(r.get("cpu_user_s") or 0 for r in results),
+                "cpu_system_s": sum(r.get("cpu_system_s") or 0 for r in results),
             }
+            cpu_rates(out[case], requests)
             out[case]["state"] = _state(dataset)
-            log(f"  {shards} process(es) {case}: {out[case]['wall_s']} s, {requests:,} requests, "
+            log(
+                f"  {shards} process(es) {case}: {out[case]['wall_s']} s, {requests:,} requests, "
                 f"x floor {out[case]['x_floor']}, peak MB {out[case]['peak_rss_mb_per_process']}, "
-                f"state {out[case]['state']['newest_bytes']}" + (f", ERRORS {out[case]['errors']}"
-                                                                if out[case]["errors"] else ""))
+                f"state {out[case]['state']['newest_bytes']}"
+                + (f", ERRORS {out[case]['errors']}" if out[case]["errors"] else "")
+            )
     finally:
         for (schema,) in _sql(f"SELECT nspname FROM pg_namespace WHERE nspname LIKE '{dataset}%'"):
             _sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -119,7 +132,7 @@ def render(report: dict[str, Any]) -> str:
         f"load average at start {report['load_at_start']}",
         "",
         f"{'processes':<10}{'case':<20}{'wall s':>8}{'requests':>10}{'rows':>9}{'rec/s':>8}{'floor s':>9}"
-        f"{'x floor':>8}  peak MB per process / newest state per shard (bytes)",
+        f"{'x floor':>8}{'req/cpu-s':>10}  peak MB per process / newest state per shard (bytes)",
     ]
     for cfg in report["configs"]:
         for case in ("first_load", "quick_nothing_new"):
@@ -128,7 +141,8 @@ def render(report: dict[str, Any]) -> str:
                 continue
             lines.append(
                 f"{cfg['shards']:<10}{case:<20}{c['wall_s']:>8.1f}{c['requests']:>10,}{c['rows']:>9,}"
-                f"{c['records_per_s'] or 0:>8,}{c['floor_s']:>9.1f}{c['x_floor'] or 0:>8.2f}  "
+                f"{c['records_per_s'] or 0:>8,}{c['floor_s']:>9.1f}{c['x_floor'] or 0:>8.2f}"
+                f"{c.get('requests_per_cpu_s') or 0:>10,}  "
                 f"{c['peak_rss_mb_per_process']} / {list(c['state']['newest_bytes'].values())}"
                 + (f"  ERRORS {c['errors']}" if c["errors"] else "")
             )
@@ -145,8 +159,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
     args.name = args.name or f"agency-{args.latency_ms:g}ms"
-    config = EmulatorConfig(seed=args.seed, preset="agency", clients=args.clients,
-                            faults=Faults(latency_ms=args.latency_ms), warm=True)
+    config = EmulatorConfig(
+        seed=args.seed, preset="agency", clients=args.clients, faults=Faults(latency_ms=args.latency_ms), warm=True
+    )
     t0 = time.perf_counter()
 
     def log(msg: str) -> None:
@@ -157,8 +172,11 @@ def main(argv: list[str] | None = None) -> None:
         active = emu.client_ids("active")
         records = sum(1 for r in ("posts", "lead_magnets", "leads", "activity") for _ in emu.iter_truth(r))
         report["workload"] = {
-            "clients_total": config.knobs()["clients"], "clients_readable": len(active), "list_records": records,
-            "latency_ms": args.latency_ms, "max_concurrency": args.concurrency,
+            "clients_total": config.knobs()["clients"],
+            "clients_readable": len(active),
+            "list_records": records,
+            "latency_ms": args.latency_ms,
+            "max_concurrency": args.concurrency,
         }
         log(f"emulator up: {len(active):,} readable clients, {records:,} list records")
         for shards in (int(s) for s in args.shards.split(",")):

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -28,30 +29,23 @@ from typing import Any
 import psutil
 
 from leadpanther_emulator import PRESETS, EmulatorConfig, Faults, run_emulator
+from sources.leadpanther import settings as s
+from sources.leadpanther.settings import LIST_RESOURCES
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-LIST_RESOURCES = ("posts", "lead_magnets", "leads", "activity")
-# The default run: every resource, so one engagement request per published post and one analytics request
-# per lead magnet on top of the list pages; the latency floor counts all of them.
-ALL_RESOURCES = [
-    "clients",
-    *LIST_RESOURCES,
-    "post_engagement",
-    "lead_magnet_analytics",
-    "post_engagement_daily",
-    "lead_magnet_analytics_daily",
-]
-ANALYTICS_ROUTES = (
-    "GET /clients/{clientId}/posts/{postId}/engagement",
-    "GET /clients/{clientId}/lead-magnets/{leadMagnetId}/analytics",
-)
-LIST_ROUTE_KEYS = (
-    "GET /clients/{clientId}/posts",
-    "GET /clients/{clientId}/lead-magnets",
-    "GET /clients/{clientId}/leads",
-    "GET /clients/{clientId}/activity",
-)
+# Routes and resources come from the one contract (settings.py); the emulator counts requests per route
+# template written in the vendor's style ({clientId}), so the templates are converted to that spelling.
+ALL_RESOURCES = list(s.ALL_RESOURCES)
+
+
+def emulator_route(path: str) -> str:
+    """'/clients/{client_id}/posts' -> 'GET /clients/{clientId}/posts' (the emulator's request counter key)."""
+    return "GET " + re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path)
+
+
+ANALYTICS_ROUTES = (emulator_route(s.POST_ENGAGEMENT_PATH), emulator_route(s.LEAD_MAGNET_ANALYTICS_PATH))
+LIST_ROUTE_KEYS = tuple(emulator_route(s.ROUTE_PATHS[r]) for r in LIST_RESOURCES)
 DAY_MS = 86_400_000
 # Total clients per preset for the benchmark: the presets keep ~20% of clients revoked/pending, which the
 # agency cannot read; large with 75 clients gives 59 readable clients and ~1.0M readable list records.
@@ -328,6 +322,18 @@ def _rates(result: dict[str, Any], latency_ms: float) -> None:
     result["latency_floor_s"] = round(result["requests"] * latency_ms / 1000 / result["floor_concurrency"], 2)
     if result.get("wall_s") and result["latency_floor_s"]:
         result["x_floor"] = round(result["wall_s"] / result["latency_floor_s"], 2)
+    cpu_rates(result, result["requests"])
+
+
+def cpu_rates(result: dict[str, Any], requests: int) -> None:
+    """CPU of the connector's process during the run (user + system) per request, and requests per CPU-second:
+    on a real API's latency the CPU, not the wall clock, is what one core runs out of first."""
+    if result.get("cpu_user_s") is None or not requests:
+        return
+    cpu = result["cpu_user_s"] + result["cpu_system_s"]
+    result["cpu_s"] = round(cpu, 2)
+    result["cpu_ms_per_request"] = round(cpu * 1000 / requests, 3)
+    result["requests_per_cpu_s"] = round(requests / cpu) if cpu else None
 
 
 def summarize(report: dict[str, Any], args: argparse.Namespace) -> None:
@@ -383,7 +389,7 @@ def render(report: dict[str, Any]) -> str:
         f"page 100, max_concurrency {w['max_concurrency']}, {report['machine']['cpus']} CPUs",
         "",
         f"{'case':<36}{'records':>10}{'wall s':>9}{'requests':>10}{'list':>8}{'analyt.':>8}{'rec/s':>9}"
-        f"{'peak MB':>9}{'floor s':>9}{'x floor':>8}",
+        f"{'peak MB':>9}{'floor s':>9}{'x floor':>8}{'cpu s':>8}{'req/cpu-s':>10}",
     ]
     for name, c in report["cases"].items():
         label = name + (f" ({c['clients']} clients)" if c.get("clients") else "")
@@ -391,7 +397,8 @@ def render(report: dict[str, Any]) -> str:
             f"{label:<36}{c.get('rows_extracted', 0) or 0:>10,}{c.get('wall_s') or 0:>9.1f}{c['requests']:>10,}"
             f"{c.get('list_requests', 0):>8,}{c.get('analytics_requests', 0):>8,}{c.get('records_per_s') or 0:>9,}"
             f"{c['peak_rss_mb']:>9.0f}{c['latency_floor_s']:>9.1f}"
-            f"{c.get('x_floor') or 0:>8.2f}" + (f"  ERROR: {c['error']}" if c.get("error") else "")
+            f"{c.get('x_floor') or 0:>8.2f}{c.get('cpu_s') or 0:>8.1f}{c.get('requests_per_cpu_s') or 0:>10,}"
+            + (f"  ERROR: {c['error']}" if c.get("error") else "")
         )
     full = report["cases"].get("ours_full", {})
     inc = [k for k in report["cases"] if k.startswith(("ours_quick", "ours_reconcile", "ours_oldest"))]

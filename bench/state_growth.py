@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from leadpanther_emulator import EmulatorConfig, run_emulator
-from pipelines import leadpanther_pipeline
+from pipelines import post_load
 from pipelines.leadpanther_pipeline import make_pipeline, run_sync
 
 
@@ -27,9 +27,9 @@ def state_table(pipeline) -> tuple[int, int]:
 
 def series(emu, runs: int, prune: bool, workdir: Path) -> list[tuple[int, int]]:
     pipeline = make_pipeline("duckdb", "leadpanther", duckdb_path=workdir / "s.duckdb", pipelines_dir=workdir / "p")
-    original = leadpanther_pipeline.prune_state_history
+    original = post_load.prune_state_history
     if not prune:
-        leadpanther_pipeline.prune_state_history = lambda pipeline: 0
+        post_load.prune_state_history = lambda pipeline: 0
     out = []
     try:
         for _ in range(runs):
@@ -38,7 +38,7 @@ def series(emu, runs: int, prune: bool, workdir: Path) -> list[tuple[int, int]]:
             assert result.error is None, result.error
             out.append(state_table(pipeline))
     finally:
-        leadpanther_pipeline.prune_state_history = original
+        post_load.prune_state_history = original
     return out
 
 

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from sources.leadpanther.settings import LIST_RESOURCES, ROUTE_PATHS
+
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-LIST_ROUTES = {"posts": "posts", "lead_magnets": "lead-magnets", "leads": "leads", "activity": "activity"}
+# path of each list route below clients/{id}/, from the one contract (settings.py)
+LIST_ROUTES = {r: ROUTE_PATHS[r].rsplit("/", 1)[-1] for r in LIST_RESOURCES}
 
 
 def _steps(pipeline: Any) -> dict[str, float]:
@@ -67,7 +71,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
             pipeline_name="bench_ours",
             shard=spec.get("shard"),
         )
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     result = run_sync(
         pipeline,
         api_key=spec["api_key"],
@@ -82,6 +86,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         synced_at=datetime.fromisoformat(spec["synced_at"]) if spec.get("synced_at") else None,
     )
     wall = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     statuses = result.log.statuses
     rows = sum(s.rows for s in statuses if s.resource != "clients")
     by_mode: dict[str, int] = {}
@@ -92,6 +97,9 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         "wall_s": round(wall, 3),
         "rows_extracted": rows,
         "requests_client_side": sum(s.requests for s in statuses),
+        # CPU of this process during run_sync (extract, normalize, load), not its start-up or the emulator's
+        "cpu_user_s": round(cpu_after.ru_utime - cpu_before.ru_utime, 3),
+        "cpu_system_s": round(cpu_after.ru_stime - cpu_before.ru_stime, 3),
         "retries": sum(s.retries for s in statuses),
         "failed_routes": sum(1 for s in statuses if s.status in ("failed", "skipped")),
         "run_modes": by_mode,

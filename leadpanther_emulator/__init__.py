@@ -7,9 +7,10 @@ auth/paging/write rules, switchable faults, ground truth and a request log for t
 """
 
 from .config import ORDERS, PRESETS, EmulatorConfig, Faults
+from .drift import Drift
 from .models import KEY_SCOPES, RESOURCES, Backend
 from .openapi import openapi_document
 from .runner import Emulator, RemoteEmulator, run_emulator
 
-__all__ = ["KEY_SCOPES", "ORDERS", "PRESETS", "RESOURCES", "Backend", "Emulator", "EmulatorConfig", "Faults",
+__all__ = ["KEY_SCOPES", "ORDERS", "PRESETS", "RESOURCES", "Backend", "Drift", "Emulator", "EmulatorConfig", "Faults",
            "RemoteEmulator", "openapi_document", "run_emulator"]

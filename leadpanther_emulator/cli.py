@@ -8,6 +8,7 @@ import json
 import sys
 
 from .config import HTTP_VERSIONS, ORDERS, PRESETS, EmulatorConfig, Faults
+from .drift import Drift
 from .models import Backend
 from .server import make_server
 
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="revoke this client's grant after N API requests for it (repeatable)")
     s.add_argument("--churn-rate", type=float, default=0.0)
     s.add_argument("--churn-rows", type=int, default=1)
+    s.add_argument("--drift", default="", metavar="KINDS",
+                   help="serve drift: 'all', 'lossless' or kinds separated by commas (drift.KINDS)")
     s.add_argument("--warm", action="store_true", help="pre-generate every record at start-up (benchmarks)")
     s.add_argument("--config-json", default=None, help="a full EmulatorConfig as JSON (overrides the flags)")
     s.add_argument("--machine-readable", action="store_true", help=argparse.SUPPRESS)
@@ -70,7 +73,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
                           clients=args.clients, posts_per_client=args.posts_per_client,
                           lead_magnets_per_client=args.lead_magnets_per_client,
                           leads_per_client=args.leads_per_client, activity_per_client=args.activity_per_client,
-                          warm=args.warm)
+                          drift=Drift.parse(args.drift), warm=args.warm)
 
 
 def main(argv: list[str] | None = None) -> int:

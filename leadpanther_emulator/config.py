@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .drift import Drift
+
 # Size knobs per preset. Record counts are per client; engagement/analytics records come on top (one per post
 # and per lead magnet).
 PRESETS: dict[str, dict[str, int]] = {
@@ -88,6 +90,8 @@ class EmulatorConfig:
     # exceed their impressions (each engagement counts; impressions are viewable views only).
     engagement_above_impressions: float = 0.0
     faults: Faults = field(default_factory=Faults)
+    # What the API sends beyond the documented fields and types (drift.py), all off by default.
+    drift: Drift = field(default_factory=Drift)
     # Pre-generate every record at start-up (benchmarks: serving then costs no generation; ~2 KB a record).
     warm: bool = False
 
@@ -102,6 +106,8 @@ class EmulatorConfig:
             raise ValueError("engagement_above_impressions is a share from 0 to 1")
         if isinstance(self.faults, dict):
             self.faults = Faults.from_dict(self.faults)
+        if isinstance(self.drift, dict):
+            self.drift = Drift.from_dict(self.drift)
 
     def knobs(self) -> dict[str, int]:
         knobs = dict(PRESETS[self.preset])
@@ -116,10 +122,12 @@ class EmulatorConfig:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["faults"] = self.faults.to_dict()
+        data["drift"] = self.drift.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EmulatorConfig:
         data = dict(data)
         data["faults"] = Faults.from_dict(data.get("faults"))
+        data["drift"] = Drift.from_dict(data.get("drift"))
         return cls(**data)

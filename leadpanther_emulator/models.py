@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from . import exceptions as exc
 from .config import EmulatorConfig, Faults
+from .drift import Drift
 from .generator import DAY_MS, GOLD, MASK64, ClientGen, Draw, fmt_ms, key_of, mix, parse_iso_ms, reference_ms, uuid_from
 
 LIST_KINDS = ("posts", "lead_magnets", "leads", "activity")
@@ -175,7 +176,9 @@ class Collection:
                 RECORD_CACHE.put(key, rec)
         return i, rec
 
-    def served(self, rec: dict[str, Any], i: int, bad_rate: float) -> dict[str, Any]:
+    def served(self, rec: dict[str, Any], i: int, bad_rate: float, drift: Drift | None = None) -> dict[str, Any]:
+        if drift is not None and drift.on:
+            rec = drift.apply(rec, self.kind, mix(self.bad_key ^ (i * GOLD & MASK64)))
         if bad_rate > 0:
             h = mix(self.bad_key ^ (i * GOLD & MASK64))
             if (h >> 11) / 9007199254740992.0 < bad_rate:
@@ -229,8 +232,8 @@ class Collection:
                 yield self._row_at(v if arr is None else arr[v])
 
     def page(self, order: str, offset: int, limit: int, flt: tuple[str, Any] | None, bad_rate: float,
-             ) -> tuple[list[dict[str, Any]], bool]:
-        rows = [self.served(rec, i, bad_rate) for i, rec in self.iter_rows(order, offset, limit + 1, flt)]
+             drift: Drift | None = None) -> tuple[list[dict[str, Any]], bool]:
+        rows = [self.served(rec, i, bad_rate, drift) for i, rec in self.iter_rows(order, offset, limit + 1, flt)]
         has_more = len(rows) > limit
         return rows[:limit], has_more
 
@@ -476,13 +479,17 @@ class Backend:
     def list_clients(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         with self.lock:
             rows = self._client_order()
-            return [c.record() for c in rows[offset:offset + limit]], offset + limit < len(rows)
+            return [self.client_record(c) for c in rows[offset:offset + limit]], offset + limit < len(rows)
+
+    def client_record(self, state: ClientState) -> dict[str, Any]:
+        """A client as served (drift applied)."""
+        return self.config.drift.apply(state.record(), "clients", key_of(self.seed, "client-drift", state.no))
 
     def list_records(self, client_id: str, kind: str, offset: int, limit: int,
                      flt: tuple[str, Any] | None = None) -> tuple[list[dict[str, Any]], bool]:
         with self.lock:
             coll = self.client(client_id).colls[kind]
-            return coll.page(self.order, offset, limit, flt, self.faults.bad_record_rate)
+            return coll.page(self.order, offset, limit, flt, self.faults.bad_record_rate, self.config.drift)
 
     def _existing(self, state: ClientState, kind: str, record_id: str) -> tuple[Collection, int, dict[str, Any]]:
         """(collection, index, record) of a record of this client, or the API's 404. Call with the lock held."""
@@ -495,7 +502,7 @@ class Backend:
     def get_record(self, client_id: str, kind: str, record_id: str) -> dict[str, Any]:
         with self.lock:
             coll, i, rec = self._existing(self.client(client_id), kind, record_id)
-            return coll.served(rec, i, self.faults.bad_record_rate)
+            return coll.served(rec, i, self.faults.bad_record_rate, self.config.drift)
 
     def _derived(self, state: ClientState, resource: str, i: int, rec: dict[str, Any]) -> dict[str, Any]:
         make = state.gen.engagement if resource == "post_engagement" else state.gen.analytics
@@ -505,6 +512,8 @@ class Backend:
             h = mix(state.colls["posts"].bad_key ^ 0xE1 ^ (i * GOLD & MASK64))
             if (h >> 11) / 9007199254740992.0 < share:
                 out = engagement_above_impressions(out, h)
+        if self.config.drift.on:
+            out = self.config.drift.apply(out, resource, mix(state.colls["posts"].bad_key ^ 0xD1 ^ (i * GOLD & MASK64)))
         rate = self.faults.bad_record_rate
         if rate > 0:
             h = mix(state.colls["posts"].bad_key ^ 0xDE ^ (i * GOLD & MASK64) ^ len(resource))
@@ -536,7 +545,7 @@ class Backend:
             raise ValueError(f"unknown resource {resource!r}; choose from {RESOURCES}")
         if resource == "clients":
             with self.lock:
-                rows = [c.record() for c in self._client_order()]
+                rows = [self.client_record(c) for c in self._client_order()]
             yield from rows
             return
         kind = {"post_engagement": "posts", "lead_magnet_analytics": "lead_magnets"}.get(resource, resource)
@@ -546,7 +555,7 @@ class Backend:
                 with self.lock:
                     coll = state.colls[kind]
                     if resource == kind:
-                        chunk = [coll.served(rec, i, self.faults.bad_record_rate)
+                        chunk = [coll.served(rec, i, self.faults.bad_record_rate, self.config.drift)
                                  for i, rec in coll.iter_rows(self.order, offset, 2000)]
                     else:
                         chunk = [self._derived(state, resource, i, rec)

@@ -65,7 +65,7 @@ class ApiHandlers:
         return rows, {"limit": limit, "offset": offset, "has_more": has_more}
 
     def get_client(self, params, query, body):
-        return self.backend.client(params["clientId"]).record(), None
+        return self.backend.client_record(self.backend.client(params["clientId"])), None
 
     def list_posts(self, params, query, body):
         return self._list(params, query, "posts")

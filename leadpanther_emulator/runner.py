@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from .config import EmulatorConfig, Faults
+from .drift import Drift
 from .models import Backend
 from .server import EmulatorServer, make_server
 
@@ -76,6 +77,11 @@ class Emulator:
 
     def set_faults(self, faults: Faults) -> None:
         self.server.set_faults(faults)
+
+    def set_drift(self, drift: Drift) -> None:
+        """Change what the API sends from now on (a field that appears, disappears or changes type for good)."""
+        with self.backend.lock:
+            self.backend.config.drift = drift
 
 
 class RemoteEmulator:

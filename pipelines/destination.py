@@ -16,12 +16,8 @@ from typing import Any, Optional
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.specs import BaseConfiguration
 
-from sources.leadpanther.helpers.errors import (
-    ConfigError,
-    DestinationLockedError,
-    DestinationUnavailableError,
-    exception_chain,
-)
+from pipelines.errors import DestinationLockedError, DestinationUnavailableError
+from sources.leadpanther.helpers.errors import ConfigError, exception_chain
 
 DEFAULT_DUCKDB_MEMORY = "256MB"
 DEFAULT_DUCKDB_LOCK_WAIT_S = 300.0

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sources.leadpanther.helpers.errors import DestinationLockedError
+from pipelines.errors import DestinationLockedError
 
 POLL_S = 0.2
 

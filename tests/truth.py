@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import dlt
@@ -24,14 +24,22 @@ IGNORED = {"_lp_synced_at", "_lp_deleted_at", "_dlt_load_id", "_dlt_id"}
 
 
 def _norm(value: Any) -> Any:
+    """A comparable form: instants as epoch seconds (any ISO 8601 spelling), figures sent as strings ("2743",
+    "12.0") as numbers, since the connector converts what converts without loss."""
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, str):
         try:
-            if len(value) >= 20 and value[4] == "-" and value[10] == "T":
-                return datetime.fromisoformat(value).timestamp()
+            if len(value) >= 19 and value[4] == "-" and value[10] == "T":
+                parsed = datetime.fromisoformat(value)
+                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
         except ValueError:
             return value
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return number if number == number else value
     return value
 
 
@@ -119,8 +127,9 @@ def diff_against_truth(
         for column, value in want.items():
             if column in IGNORED or column not in got:
                 continue
-            a = _json(got[column]) if column in JSON_COLUMNS else _norm(got[column])
-            b = value if column in JSON_COLUMNS else _norm(value)
+            as_json = column in JSON_COLUMNS or isinstance(value, list)  # lists (ours or new fields) load as JSON
+            a = _json(got[column]) if as_json else _norm(got[column])
+            b = value if as_json else _norm(value)
             if a != b:
                 problems.append(f"{table} {key}: {column} loaded {got[column]!r} != truth {value!r}")
                 break

@@ -1,5 +1,5 @@
-"""The LeadPanther models: a dbt project (this folder: dbt_project.yml, models/, macros/) run through dlt's
-dbt runner on the pipeline's own destination, plus the HTML report. See transforms/README.md.
+"""The LeadPanther models: a dbt project (this folder: dbt_project.yml, models/, macros/) run with dbt's
+`dbtRunner` on the pipeline's own destination, plus the HTML report. See transforms/README.md.
 
     from transforms import run_transforms
     result = run_transforms(pipeline)     # dbt build; never raises for a failed data test
@@ -8,7 +8,7 @@ dbt runner on the pipeline's own destination, plus the HTML report. See transfor
 
 from __future__ import annotations
 
-from sources.leadpanther.helpers.errors import TransformError
+from transforms.errors import TransformError
 from transforms.results import DataTestResult, PiiColumn, TransformResult
 from transforms.runner import models_schema_name, run_dbt, run_transforms
 

@@ -1,10 +1,12 @@
 """A self-contained HTML report from the marts: inline SVG charts, a few lines of inline JS, no fetches.
 
-Sections: funnel per client (fct_lead_funnel totals; "no active grant" instead of a funnel of zeros for a
-client whose grant is not active), impressions and engagements gained per ISO week per client
-(fct_post_engagement_daily), comments, leads and emails per day (agg_client_daily), top posts
-(fct_post_engagement, named by the first words of their text with a link to LinkedIn) and top lead magnets
-(fct_lead_funnel). Clients are named by business name. Nothing about a lead (name, email, profile) is shown:
+Tables and the funnel show lifetime totals (the API's figures, from the first run); charts show what was
+gained per week. Sections: funnel per client (fct_lead_magnets lifetime totals, with what was delivered before
+tracking began stated; "no active grant" instead of a funnel of zeros for a client whose grant is not active),
+impressions and engagements gained per ISO week per client (fct_post_engagement_daily, with what was gained
+before tracking began stated apart), comments, leads, emails and deliveries per ISO week (agg_client_daily),
+top posts (fct_post_engagement, named by the first words of their text with a link to LinkedIn) and top lead
+magnets (fct_lead_magnets). Clients are named by business name. Nothing about a lead (name, email, profile) is shown:
 only counts. Open the file in any browser, no server.
 """
 
@@ -85,14 +87,36 @@ def post_link(text: str | None, url: str | None) -> Html:
     return Html(f'<a href="{esc(href)}" rel="noopener noreferrer" target="_blank">{name}</a>')
 
 
+def monday_of(day: Any) -> date:
+    """The Monday that starts the ISO week (UTC) of a day."""
+    d = _as_date(day)
+    return d - timedelta(days=d.weekday())
+
+
+def per_week(rows: list[tuple]) -> tuple[list[str], list[list[int]]]:
+    """Rows (day, value, ...) summed per ISO week, every week from the first to the last shown (a week with no
+    row is 0: these are counts of events, not gains): the weeks' labels and one list of sums per value."""
+    sums: dict[date, list[int]] = {}
+    for day, *values in rows:
+        week = sums.setdefault(monday_of(day), [0] * len(values))
+        for i, v in enumerate(values):
+            week[i] += int(v or 0)
+    if not sums:
+        return [], []
+    first, last = min(sums), max(sums)
+    mondays = [first + timedelta(weeks=k) for k in range((last - first).days // 7 + 1)]
+    width = len(next(iter(sums.values())))
+    labels = [WeekGains(m, {}).label for m in mondays]
+    return labels, [[sums.get(m, [0] * width)[i] for m in mondays] for i in range(width)]
+
+
 def weekly_gains(rows: list[tuple]) -> dict[str, list[WeekGains]]:
     """Per client, its ISO weeks (UTC, Monday first) from the first to the last week with a gain, at most the
     latest WEEKS_SHOWN, from rows (client_id, snapshot_date, <one sum per WEEKLY_SERIES>). A NULL gain (a post's
     first snapshot: nothing to gain from) is skipped, not counted as zero; a week with none has no bar."""
     sums: dict[str, dict[date, dict[str, int | None]]] = {}
     for client_id, day, *values in rows:
-        d = _as_date(day)
-        week = sums.setdefault(client_id, {}).setdefault(d - timedelta(days=d.weekday()), {})
+        week = sums.setdefault(client_id, {}).setdefault(monday_of(day), {})
         for (series, _, _), v in zip(WEEKLY_SERIES, values, strict=True):
             if v is not None:
                 week[series] = (week.get(series) or 0) + int(v)
@@ -119,21 +143,44 @@ def _table(headers: list[str], rows: list[list[Any]], row_attrs: list[str] | Non
 
 def _figure(section: str, label: str, body: str, note: str = "") -> str:
     note_html = f'<span class="note">{esc(note)}</span>' if note else ""
-    return (f'<figure data-section="{section}" data-client="{esc(label)}"><figcaption>{esc(label)}'
-            f"{note_html}</figcaption>{body}</figure>")
+    return (
+        f'<figure data-section="{section}" data-client="{esc(label)}"><figcaption>{esc(label)}'
+        f"{note_html}</figcaption>{body}</figure>"
+    )
+
+
+def _before_tracking(client: dict[str, Any]) -> str:
+    started = client.get("tracking_started_on")
+    return f"before tracking began on {started}" if started else "before tracking began"
 
 
 def _funnel_figure(client: dict[str, Any]) -> str:
     if not client["grant_active"]:
         return _figure("funnel", client["label"], f'<p class="empty no-grant">{NO_GRANT}</p>')
-    return _figure("funnel", client["label"], funnel_svg(client["label"], client["funnel"]))
+    before = client.get("deliveries_gained_before_tracking")
+    note = "lifetime totals (the API's figures)"
+    if before:
+        note += f"; {before} of the deliveries were made {_before_tracking(client)} and are in no week"
+    return _figure("funnel", client["label"], funnel_svg(client["label"], client["funnel"]), note)
 
 
 def _weekly_figure(client: dict[str, Any]) -> str:
-    if not client["weeks"]:
-        why = "" if client["grant_active"] else f" ({NO_GRANT})"
-        return _figure("engagement", client["label"], f'<p class="empty no-history">{NO_HISTORY}{why}</p>')
+    impressions, engagements = (client.get(f"{k}_gained_before_tracking") for k in ("impressions", "engagements"))
+    before = ""
+    if impressions or engagements:
+        before = (
+            f"gained {_before_tracking(client)}, in no week: {impressions or 0} impressions, "
+            f"{engagements or 0} engagements"
+        )
+    if not client["weeks"] or len(client["snapshot_days"]) < 2:
+        if client["snapshot_days"]:  # a first run: nothing to gain from yet, which is not a gain of 0
+            why = f": one snapshot so far ({min(client['snapshot_days'])}); gains show from the next run"
+        else:
+            why = "" if client["grant_active"] else f" ({NO_GRANT})"
+        text = f'<p class="empty no-history">{esc(NO_HISTORY + why)}</p>'
+        return _figure("engagement", client["label"], text, before)
     note = "per ISO week, UTC; a post's first snapshot has no gain (NULL) and is skipped, not counted as 0"
+    note += f"; {before}" if before else ""
     return _figure("engagement", client["label"], weekly_svg(client["label"], client["weeks"]), note)
 
 
@@ -169,31 +216,60 @@ def build_html(data: dict[str, Any]) -> str:
     clients = data["clients"]
     funnels = "".join(_funnel_figure(c) for c in clients)
     weekly = "".join(_weekly_figure(c) for c in clients)
-    timeline = timeline_svg(data["days"], data["series"])
-    posts = _table(["client", "post", "published", "comments", "leads", "with email", "impressions",
-                    "engagement rate", "comment-to-lead rate"], data["top_posts"],
-                   [f' data-post-id="{esc(pid)}"' for pid in data["top_post_ids"]])
-    magnets = _table(["client", "lead magnet", "keyword", "comments", "keyword matches", "leads",
-                      "with email", "deliveries"], data["top_magnets"])
+    timeline = timeline_svg(data["weeks"], data["series"])
+    posts = _table(
+        [
+            "client",
+            "post",
+            "published",
+            "comments",
+            "leads",
+            "with email",
+            "impressions",
+            "engagement rate",
+            "comment-to-lead rate",
+        ],
+        data["top_posts"],
+        [f' data-post-id="{esc(pid)}"' for pid in data["top_post_ids"]],
+    )
+    magnets = _table(
+        [
+            "client",
+            "lead magnet",
+            "keyword",
+            "comments",
+            "keyword matches",
+            "leads",
+            "with email",
+            "deliveries",
+            "of which before tracking",
+        ],
+        data["top_magnets"],
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>LeadPanther report</title>
 <style>{CSS}</style><script>{CHECK_JS}</script></head>
 <body>
 <h1>LeadPanther report: {esc(data["dataset"])}</h1>
 <p>Generated {esc(data["generated_at"])} from <code>{esc(data["schema"])}</code>. Days are UTC.</p>
-<h2>Funnel per client</h2>
+<h2>Funnel per client (lifetime)</h2>
+<p>Lifetime totals of each client's lead magnets: deliveries are LeadPanther's own figures (the latest
+snapshot), including those made before this connector's tracking began.</p>
 {funnels or "<p>No clients.</p>"}
 <h2>Engagement per week, per client</h2>
 <p>Impressions and engagements (reactions, comments, reposts, clicks) gained per ISO week (Monday to Sunday,
 UTC), summed over the client's posts from one snapshot per post per day (fct_post_engagement_daily). A gain is
 counted in the week of the snapshot that saw it; a post's first snapshot has nothing to gain from (NULL) and
-is skipped. The latest week may still be running. Hover a bar for its value.</p>
+is skipped; what a post had gained before its tracking began is stated under the chart, in no week. The
+latest week may still be running. Hover a bar for its value.</p>
 {weekly or "<p>No clients.</p>"}
-<h2>Comments, leads and emails per day (all clients)</h2>
+<h2>Comments, leads, emails and deliveries per week (all clients)</h2>
+<p>Per ISO week (UTC): comments written, leads captured, leads with an email, and deliveries recorded by the
+week's snapshots (deliveries made before tracking began are in no week).</p>
 {timeline}
-<h2>Top posts</h2>
+<h2>Top posts (lifetime)</h2>
 {posts}
-<h2>Top lead magnets</h2>
+<h2>Top lead magnets (lifetime)</h2>
 {magnets}
 </body></html>
 """
@@ -201,39 +277,76 @@ is skipped. The latest week may still be running. Hover a bar for its value.</p>
 
 def collect(client: Any, schema: str) -> dict[str, Any]:
     s = f'"{schema}"'
-    dims = _query(client, f"select client_id, coalesce(business_name, client_id), is_grant_active "
-                          f"from {s}.dim_clients order by 2, 1")
+    dims = _query(
+        client,
+        f"select client_id, coalesce(business_name, client_id), is_grant_active from {s}.dim_clients order by 2, 1",
+    )
     sums = ", ".join(f"sum({st})" for st in FUNNEL_STAGES)
-    totals = {cid: dict(zip(FUNNEL_STAGES, vals, strict=True)) for cid, *vals in _query(
-        client, f"select client_id, {sums} from {s}.fct_lead_funnel group by client_id")}
+    totals = {
+        cid: dict(zip(FUNNEL_STAGES, vals, strict=True))
+        for cid, *vals in _query(client, f"select client_id, {sums} from {s}.fct_lead_magnets group by client_id")
+    }
+    before = (
+        "impressions_gained_before_tracking",
+        "engagements_gained_before_tracking",
+        "deliveries_gained_before_tracking",
+        "tracking_started_on",
+    )
+    lifetime = {
+        cid: dict(zip(before, vals, strict=True))
+        for cid, *vals in _query(client, f"select client_id, {', '.join(before)} from {s}.agg_client_totals")
+    }
     gains = ", ".join(f"sum({series})" for series, _, _ in WEEKLY_SERIES)
-    weeks = weekly_gains(_query(client, f"select client_id, snapshot_date, {gains} "
-                                        f"from {s}.fct_post_engagement_daily group by client_id, snapshot_date"))
-    clients = [{"label": label, "grant_active": bool(active), "funnel": totals.get(cid, {}),
-                "weeks": weeks.get(cid, [])} for cid, label, active in dims]
-    daily = _query(client, f"select day, sum(comments), sum(leads), sum(emails_captured) "
-                           f"from {s}.agg_client_daily group by day order by day")
-    days = [str(d[0]) for d in daily]
-    series = {name: [int(r[i + 1] or 0) for r in daily] for i, (name, _) in enumerate(SERIES)}
-    top_posts = _query(client, f"""
+    gain_rows = _query(
+        client,
+        f"select client_id, snapshot_date, {gains} from {s}.fct_post_engagement_daily "
+        f"group by client_id, snapshot_date",
+    )
+    weeks = weekly_gains(gain_rows)
+    snapshot_days: dict[str, set[date]] = {}
+    for cid, day, *_ in gain_rows:
+        snapshot_days.setdefault(cid, set()).add(_as_date(day))
+    clients = [
+        {
+            "label": label,
+            "grant_active": bool(active),
+            "funnel": totals.get(cid, {}),
+            "weeks": weeks.get(cid, []),
+            "snapshot_days": snapshot_days.get(cid, set()),
+            **lifetime.get(cid, {}),
+        }
+        for cid, label, active in dims
+    ]
+    week_labels, week_sums = per_week(
+        _query(
+            client,
+            f"select day, {', '.join(f'sum({name})' for name, _ in SERIES)} "
+            f"from {s}.agg_client_daily group by day order by day",
+        )
+    )
+    series = {name: week_sums[i] if week_sums else [] for i, (name, _) in enumerate(SERIES)}
+    top_posts = _query(
+        client,
+        f"""
         select coalesce(d.business_name, f.client_id), f.post_id, p.post_text, p.linkedin_url, f.published_date,
                f.comments, f.leads_attributed, f.leads_with_email, f.impressions, f.engagement_rate,
                f.comment_to_lead_rate
         from {s}.fct_post_engagement as f join {s}.dim_clients as d on d.client_id = f.client_id
         left join {s}.stg_leadpanther__posts as p on p.client_id = f.client_id and p.post_id = f.post_id
-        order by f.leads_attributed + f.comments desc, f.post_id limit {TOP_N}""")
-    top_magnets = _query(client, f"""
-        select coalesce(d.business_name, f.client_id), coalesce(m.resource_name, f.lead_magnet_id),
-               m.keyword, sum(f.comments), sum(f.keyword_matches), sum(f.leads), sum(f.leads_with_email),
-               sum(f.deliveries)
-        from {s}.fct_lead_funnel as f
-        join {s}.dim_clients as d on d.client_id = f.client_id
-        left join {s}.stg_leadpanther__lead_magnets as m
-            on m.client_id = f.client_id and m.lead_magnet_id = f.lead_magnet_id
-        group by 1, 2, 3, f.lead_magnet_id order by 6 desc, 4 desc, 2 limit {TOP_N}""")
+        order by f.leads_attributed + f.comments desc, f.post_id limit {TOP_N}""",
+    )
+    top_magnets = _query(
+        client,
+        f"""
+        select coalesce(d.business_name, f.client_id), coalesce(f.resource_name, f.lead_magnet_id), f.keyword,
+               f.comments, f.keyword_matches, f.leads, f.leads_with_email, f.deliveries,
+               f.deliveries_gained_before_tracking
+        from {s}.fct_lead_magnets as f join {s}.dim_clients as d on d.client_id = f.client_id
+        order by f.leads desc, f.comments desc, 2, f.lead_magnet_id limit {TOP_N}""",
+    )
     return {
         "clients": clients,
-        "days": days,
+        "weeks": week_labels,
         "series": series,
         "top_posts": [[r[0], post_link(r[2], r[3]), *r[4:9], _fmt_rate(r[9]), _fmt_rate(r[10])] for r in top_posts],
         "top_post_ids": [r[1] for r in top_posts],

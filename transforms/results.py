@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sources.leadpanther.helpers.errors import TransformError
+from transforms.errors import TransformError
 
 __all__ = ["DataTestResult", "PiiColumn", "Severity", "TestStatus", "TransformError", "TransformResult"]
 

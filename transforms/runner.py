@@ -1,27 +1,26 @@
-"""Runs the dbt project in this folder on a dlt pipeline's destination, through dlt's dbt runner.
+"""Runs the dbt project in this folder on a dlt pipeline's destination, with dbt's programmatic `dbtRunner`.
 
-`dlt.dbt.package(pipeline, ...)` builds the dbt profile from the pipeline: its destination picks the profile,
-its credentials reach dbt as DLT__CREDENTIALS__* environment variables, its dataset is the source schema.
-The models go to `<dataset>_models`. dbt runs in the current virtualenv (nothing is installed or
-downloaded), in a child process that exits before this returns: DuckDB allows one writer, so the file is
-free again for the report or any later step. One `dbt build` (models and their tests in DAG order) with
-partial parsing: its target folder lives in the pipeline's working folder, so repeated runs of one pipeline
-reuse the parse and concurrent pipelines never share one.
+`dlt.dbt.package(pipeline, ...)` (dlt's documented dbt helper) says which dbt profile the pipeline's
+destination takes and holds its credentials; those reach dbt as DLT__CREDENTIALS__* variables of the child
+process that runs dbt (`dbt_child.py`, which says why a child), never through this process's environment.
+The models go to `<dataset>_models`. dbt runs in this interpreter's environment (nothing is installed or
+downloaded). One `dbt build` (models and their tests in DAG order) with partial parsing: its target folder
+lives in the pipeline's working folder, so repeated runs of one pipeline reuse the parse and concurrent
+pipelines never share one. Results are what `dbtRunner.invoke` returned, per node.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import subprocess
 import sys
 import time
-import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sources.leadpanther.helpers.errors import TransformError
+from transforms.errors import TransformError
 from transforms.pii import suspected_raw_columns
 from transforms.results import DataTestResult, PiiColumn, TransformResult
 
@@ -33,6 +32,8 @@ DATA_TEST_RESULTS_TABLE = "data_test_results"
 PII_COLUMNS_TABLE = "pii_columns"
 # No outbound call but to the API and the destination: dbt's anonymous usage events and version check off.
 DBT_ENV = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", "DBT_VERSION_CHECK": "false"}
+# dbt prints warnings and errors only (what dlt's runner asked for at its default log level WARNING)
+DBT_GLOBAL_ARGS = ("--quiet", "--no-print")
 MODEL_STATUSES_FAILED = ("error", "runtime error")
 
 
@@ -40,101 +41,136 @@ def models_schema_name(dataset_name: str) -> str:
     return f"{dataset_name}{MODELS_SCHEMA_SUFFIX}"
 
 
-def current_venv() -> Any:
-    """The interpreter running this code, as a dlt Venv (dlt.dbt.get_venv with no path = Venv.restore_current).
-
-    Venv.restore_current trusts $VIRTUAL_ENV, which is unset when .venv/bin/leadpanther-elt is run directly
-    and may name another env; the child must be this interpreter, which has dbt installed."""
-    from dlt.common.runners import Venv
-
-    venv = Venv.restore_current()
-    if Path(venv.context.env_exe).resolve() != Path(sys.executable).resolve() or not venv.context.bin_path:
-        venv = Venv(types.SimpleNamespace(bin_path=str(Path(sys.executable).parent), env_exe=sys.executable), True)
-    return venv
-
-
-def dbt_runner(pipeline: Any, project_dir: Path = PROJECT_DIR) -> Any:
-    import dlt
-
-    runner = dlt.dbt.package(pipeline, str(project_dir), venv=current_venv())
-    if runner.config.package_profile_name in OWN_PROFILES:
-        runner.config.package_profiles_dir = str(PROJECT_DIR)
-    return runner
-
-
 def dbt_work_dir(pipeline: Any) -> Path:
     return Path(pipeline.working_dir) / "dbt"
 
 
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def config_env(config: Any, sections: tuple[str, ...] = ("dlt",)) -> dict[str, str]:
+    """A dlt configuration as the environment variables dlt's EnvironProvider reads (what dlt's
+    `add_config_to_env` writes into os.environ), as a dict for the child instead."""
+    from dlt.common.configuration.providers import EnvironProvider
+    from dlt.common.configuration.specs import BaseConfiguration
+    from dlt.common.configuration.utils import serialize_value
+
+    if getattr(config, "__section__", None):
+        sections = (*sections, config.__section__)
+    env: dict[str, str] = {}
+
+    def add(values: Mapping[str, Any], where: tuple[str, ...]) -> None:
+        for key, value in values.items():
+            if isinstance(value, BaseConfiguration):
+                inner = where if value.__section__ else (*where, key)
+                env.update(config_env(value, inner))
+            elif isinstance(value, Mapping):
+                add(value, (*where, key))
+            elif value is not None:
+                try:
+                    env[EnvironProvider.get_key_name(key, *where)] = serialize_value(value)
+                except TypeError:  # not serializable (a live connection): dlt skips it too
+                    continue
+
+    add(dict(config), sections)
+    return env
+
+
+def dbt_profile(pipeline: Any) -> tuple[str, str, dict[str, str]]:
+    """(profile name, profiles folder, credentials as env vars) for the pipeline's destination."""
+    import dlt
+
+    package = dlt.dbt.package(pipeline, str(PROJECT_DIR))
+    name = package.config.package_profile_name
+    folder = str(PROJECT_DIR) if name in OWN_PROFILES else package.config.package_profiles_dir
+    return name, folder, config_env(package.credentials) if package.credentials else {}
 
 
 def run_dbt(
     pipeline: Any,
-    command: str,
+    command: str | Sequence[str],
     args: Sequence[str] = (),
     env: dict[str, str] | None = None,
     extra_vars: dict[str, Any] | None = None,
     project_dir: Path = PROJECT_DIR,
 ) -> Path:
     """Run one dbt command (e.g. "build", "docs generate", "source freshness") on the pipeline's destination;
-    returns its target folder (run_results.json, manifest.json, catalog.json, sources.json). Raises dlt's
-    DBTProcessingError when dbt reports a failure (a failed data test included)."""
-    from dlt.helpers.dbt.exceptions import DBTProcessingError
+    returns its target folder (manifest.json, catalog.json, ...). Raises TransformError when dbt reports a
+    failure (a failed data test included)."""
+    outcome = invoke_dbt(pipeline, command, args, env, extra_vars, project_dir)
+    if not outcome["success"]:
+        raise TransformError(f"dbt {_words(command)} failed: {_failure_text(outcome)}")
+    return dbt_work_dir(pipeline) / "target"
 
-    runner = dbt_runner(pipeline, project_dir)
+
+def invoke_dbt(
+    pipeline: Any,
+    command: str | Sequence[str],
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    extra_vars: dict[str, Any] | None = None,
+    project_dir: Path = PROJECT_DIR,
+) -> dict[str, Any]:
+    """Run one dbt command in a child process; return what dbt returned: success, exception, per-node results."""
+    profile, profiles_dir, credentials = dbt_profile(pipeline)
     work = dbt_work_dir(pipeline)
     target = work / "target"
-    (target / "run_results.json").unlink(missing_ok=True)
-    package_vars = runner._get_package_vars(extra_vars, models_schema_name(pipeline.dataset_name))
-    paths = ["--target-path", str(target), "--log-path", str(work / "logs"), "--log-level-file", "info"]
-    with _environ({**DBT_ENV, **(env or {})}):
-        if " " not in command:
-            # DBTPackageRunner has run()/test() but no build(): `_run_dbt_command` is the method both call.
-            runner._run_dbt_command(command, [*args, *paths], package_vars)
-            return target
-        # Two-word commands (dlt's runner puts its options between the words): the same venv, profile,
-        # credentials and vars, through dbt's CLI.
-        import subprocess
+    target.mkdir(parents=True, exist_ok=True)
+    package_vars = {
+        "source_dataset_name": pipeline.dataset_name,
+        "destination_dataset_name": models_schema_name(pipeline.dataset_name),
+        **(extra_vars or {}),
+    }
+    words = command.split() if isinstance(command, str) else list(command)
+    dbt_args = [
+        *DBT_GLOBAL_ARGS,
+        *words,
+        *args,
+        "--project-dir", str(project_dir),
+        "--profiles-dir", profiles_dir,
+        "--profile", profile,
+        "--vars", json.dumps(package_vars),
+        "--target-path", str(target),
+        "--log-path", str(work / "logs"),
+        "--log-level-file", "info",
+    ]  # fmt: skip
+    outcome_path = work / "dbt_outcome.json"
+    outcome_path.unlink(missing_ok=True)
+    request = {"project_dir": str(project_dir), "args": dbt_args, "outcome_path": str(outcome_path)}
+    child_env = {**os.environ, **DBT_ENV, **credentials, **(env or {})}
+    completed = subprocess.run(
+        [sys.executable, "-m", "transforms.dbt_child"],
+        input=json.dumps(request),
+        text=True,
+        env=child_env,
+        cwd=str(PROJECT_DIR.parent),
+        check=False,
+    )
+    if not outcome_path.exists():
+        return {"success": False, "exception": f"dbt's process ended with code {completed.returncode}", "nodes": []}
+    return json.loads(outcome_path.read_text(encoding="utf-8"))
 
-        from dlt.common.configuration.utils import add_config_to_env
 
-        saved = dict(os.environ)
-        try:
-            add_config_to_env(runner.credentials, ("dlt",))
-            cli = [*command.split(), "--project-dir", str(project_dir),
-                   "--profiles-dir", runner.config.package_profiles_dir,
-                   "--profile", runner.config.package_profile_name,
-                   "--vars", json.dumps(package_vars), *args, *paths]
-            sys.stdout.write(runner.venv.run_command("dbt", *cli))
-        except subprocess.CalledProcessError as error:
-            sys.stdout.write(error.output or "")
-            raise DBTProcessingError(command, None, error.output) from error
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-    return target
+def _words(command: str | Sequence[str]) -> str:
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def _failure_text(outcome: dict[str, Any]) -> str:
+    failed = [
+        f"{n['name']}: {n['message']}" for n in outcome["nodes"] if n["status"] in (*MODEL_STATUSES_FAILED, "fail")
+    ]
+    return "; ".join(failed) or outcome.get("exception") or "see dbt's messages above"
 
 
 def run_transforms(
-    pipeline: Any, *, run_id: str | None = None, select: str | None = None, command: str = "build"
+    pipeline: Any,
+    *,
+    run_id: str | None = None,
+    select: str | None = None,
+    command: str = "build",
+    full_refresh: bool = False,
 ) -> TransformResult:
     """`dbt build` the models on the pipeline's destination and report. Never raises because a data test
     failed (see TransformResult.failed_errors / .warnings); raises TransformError when a model fails to build.
-    command="test" re-runs the data tests on the models as they are."""
-    from dlt.helpers.dbt.exceptions import DBTProcessingError
-
+    command="test" re-runs the data tests on the models as they are. `full_refresh`: rebuild the incremental
+    models from all of history (dbt's --full-refresh), for when their SQL changed (transforms/DECISIONLOG.md)."""
     t0 = time.monotonic()
     dataset = pipeline.dataset_name
     result = TransformResult(
@@ -147,82 +183,65 @@ def run_transforms(
     if run_id:
         env["LEADPANTHER_RUN_ID"] = run_id
     args = ["--select", select] if select else []
-    failure: BaseException | None = None
+    if full_refresh:
+        args.append("--full-refresh")
     try:
-        target = run_dbt(pipeline, command, args, env)
-    except DBTProcessingError as error:
-        failure = error
-        target = dbt_work_dir(pipeline) / "target"
-    except Exception as error:  # the child could not start dbt at all
+        outcome = invoke_dbt(pipeline, command, args, env)
+    except OSError as error:  # the child could not be started at all
         raise TransformError(f"dbt could not run: {type(error).__name__}: {error}") from error
-    _read_results(target, result, failure)
+    _read_results(outcome, result)
     _read_destination(pipeline, result)
     result.duration_s = time.monotonic() - t0
     return result
 
 
-def _read_results(target: Path, result: TransformResult, failure: BaseException | None) -> None:
-    """Fill the result from dbt's run_results.json and manifest.json; raise TransformError on a model error."""
-    run_results_path = target / "run_results.json"
-    if not run_results_path.exists():
-        raise TransformError(f"dbt build did not run: {_dbt_message(failure)}")
-    run_results = json.loads(run_results_path.read_text())
-    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+def _read_results(outcome: dict[str, Any], result: TransformResult) -> None:
+    """Fill the result from dbt's per-node results; raise TransformError on a model error."""
     errors: list[str] = []
-    for r in run_results["results"]:
-        node = nodes.get(r["unique_id"], {})
-        kind = node.get("resource_type")
-        status = str(r["status"])
+    for node in outcome["nodes"]:
+        kind = node["resource_type"]
+        status = node["status"]
         if kind == "model":
             if status in MODEL_STATUSES_FAILED:
-                errors.append(f"{node['name']}: {r.get('message')}")
+                errors.append(f"{node['name']}: {node['message']}")
             elif status == "skipped":
                 result.models_skipped.append(node["name"])
             else:
                 result.models_built.append(node["name"])
         elif kind == "test" and status != "skipped":
-            result.tests.append(_test_result(node, r, nodes))
+            result.tests.append(_test_result(node))
     if errors:
         raise TransformError("model(s) failed to build: " + "; ".join(errors))
-    if failure is not None and not result.tests and not result.models_built:
-        raise TransformError(f"dbt build failed: {_dbt_message(failure)}")
+    if not outcome["success"] and not result.tests and not result.models_built:
+        raise TransformError(f"dbt build failed: {_failure_text(outcome)}")
 
 
-def _test_result(node: dict[str, Any], r: dict[str, Any], nodes: dict[str, Any]) -> DataTestResult:
-    attached = node.get("attached_node") or next(iter(node.get("depends_on", {}).get("nodes", [])), "")
-    model = nodes.get(attached, {}).get("name") or attached.rsplit(".", 1)[-1]
-    status = str(r["status"])
+def _test_result(node: dict[str, Any]) -> DataTestResult:
+    attached = node.get("attached_node") or ""
+    status = node["status"]
     return DataTestResult(
-        model=model,
+        model=attached.rsplit(".", 1)[-1],
         test=_test_label(node),
-        severity="warn" if str(node.get("config", {}).get("severity", "error")).lower() == "warn" else "error",
+        severity="warn" if node["severity"].lower() == "warn" else "error",
         status="pass" if status == "pass" else ("warn" if status == "warn" else "fail"),
-        failures=int(r.get("failures") or 0),
-        message=str(r.get("message") or ""),
+        failures=int(node.get("failures") or 0),
+        message=str(node.get("message") or ""),
     )
 
 
 def _test_label(node: dict[str, Any]) -> str:
     """`not_null(email)`, `lp_primary_key(client_id, post_id)`, `lp_stages_never_increase(upper=a, lower=b)`."""
-    meta = node.get("test_metadata") or {}
-    if not meta:
+    if not node.get("test_name"):
         return node["name"]  # a singular test
     if node.get("column_name"):
-        return f"{meta['name']}({node['column_name']})"
+        return f"{node['test_name']}({node['column_name']})"
     parts = []
-    for key, value in (meta.get("kwargs") or {}).items():
+    for key, value in node["test_kwargs"].items():
         if key == "model":
             continue
         text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         parts.append(text if key == "columns" else f"{key}={text}")
-    return f"{meta['name']}({', '.join(parts)})"
-
-
-def _dbt_message(failure: BaseException | None) -> str:
-    if failure is None:
-        return "no run_results.json written"
-    inner = getattr(failure, "dbt_results", None)
-    return f"{failure} ({inner})" if inner is not None else str(failure)
+    return f"{node['test_name']}({', '.join(parts)})"
 
 
 def _read_destination(pipeline: Any, result: TransformResult) -> None:

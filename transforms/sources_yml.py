@@ -42,8 +42,11 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     "the cumulative figures a run of that day read (same rules as post_engagement_daily).",
     s.SYNC_RUNS_TABLE: "One row per run, resource and client (client_id NULL for the clients resource): what each "
     "sync did, appended by every run.",
-    s.QUARANTINE_TABLE: "One row per record version the source could not load as a typed row, with the reason; "
-    "raw_record is the record after the PII policy was applied.",
+    s.QUARANTINE_TABLE: "One row per record the source could not load (field_name NULL: its key was unusable) "
+    "or per value it set aside (field_name: that field is NULL in a record that loaded), with the reason; "
+    "raw_record is the record or value after the PII policy was applied.",
+    s.DRIFT_TABLE: "One row per run, table, field and kind of drift (docs/personal-data-drift.md): new fields, "
+    "values converted or set aside, type changes, absent fields, values dropped by schema_contract.",
 }
 COLUMN_DESCRIPTIONS: dict[str, str] = {
     s.CLIENT_ID: "The client account's user_id (from GET /clients).",
@@ -54,7 +57,7 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
 # Freshness: how long after the last row version a table is stale. A dlt run on the expected schedule
 # (hourly to daily) rewrites clients every run; the other tables only when something changed upstream.
 FRESHNESS_WARN_HOURS = 26
-LOADED_AT: dict[str, str | None] = {s.SYNC_RUNS_TABLE: "synced_at", s.QUARANTINE_TABLE: None}
+LOADED_AT: dict[str, str | None] = {s.SYNC_RUNS_TABLE: "synced_at", s.QUARANTINE_TABLE: None, s.DRIFT_TABLE: None}
 
 
 def pii_description(category: str) -> str:

@@ -25,7 +25,7 @@ from dagster import (
     schedule,
 )
 
-from pipelines.leadpanther_pipeline import EXIT_CONFIG, EXIT_FAILED, make_pipeline, run_sync
+from pipelines.leadpanther_pipeline import ExitCode, make_pipeline, run_sync
 from sources.leadpanther.helpers.shards import Shard, parse_shard
 
 RAW_PREFIX = ("leadpanther", "raw")
@@ -106,7 +106,7 @@ def raw_tables_asset(specs: Sequence[AssetSpec], partitions: StaticPartitionsDef
             "client_routes_skipped_or_failed": sum(1 for s in statuses if s.status in ("skipped", "failed")),
             "exit_code": result.exit_code,
         }
-        if result.exit_code in (EXIT_FAILED, EXIT_CONFIG):
+        if result.exit_code in (ExitCode.FAILED, ExitCode.CONFIG):
             raise Failure(description=f"shard {shard}: {result.error}", metadata=run_metadata)
         if result.log.partial:  # the CLI's exit 3: loaded, with client-routes skipped (see sync_runs)
             context.log.warning(f"shard {shard}: some client-routes were skipped or failed; see sync_runs")

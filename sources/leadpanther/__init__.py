@@ -14,12 +14,11 @@ Why transformers for analytics: the analytics routes are per record, so they can
 run has listed, and with a transformer a quick run refreshes exactly the posts that changed while a
 reconciliation refreshes all of them.
 
-How incremental works (what a quick run sees and what only a reconciliation sees) is in README.md.
+How incremental works (what a quick run sees and what only a reconciliation sees): docs/incremental-loading.md.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
@@ -29,8 +28,9 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from .configuration import LeadPantherSourceConfiguration, PiiPolicyConfiguration, refuse_unknown_keys
-from .helpers.arrow_items import DLT_ITEM_ROWS, coalesce, linked_posts_table
+from .helpers.arrow_items import DLT_ITEM_ROWS, build_table, coalesce, dlt_item, linked_posts_table
 from .helpers.client import LeadPantherClient, RetryPolicy
+from .helpers.drift import seed_drift_types
 from .helpers.errors import LeadPantherError
 from .helpers.reading import SyncContext
 from .helpers.records import TableBuilder, column_hints
@@ -39,21 +39,6 @@ from .helpers.sync_log import SyncLog
 from .settings import ANALYTICS_RESOURCES, DAILY_TABLES, LINKED_POSTS_TABLE, PRIMARY_KEYS
 
 __all__ = ["leadpanther_source", "SyncLog", "LeadPantherError"]
-
-
-class _ExpectedArrowHintNotice(logging.Filter):
-    """dlt warns on every batch that our declared hints (json, not-null keys) differ from what Arrow can
-    express; that difference is intended (docs/tables.md), so the notice is dropped for our tables only."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not (
-            "several column hints were different" in message
-            and any(f"In resource: {name}," in message for name in PRIMARY_KEYS)
-        )
-
-
-logging.getLogger("dlt").addFilter(_ExpectedArrowHintNotice())
 
 
 @dlt.source(name="leadpanther", max_table_nesting=0, spec=LeadPantherSourceConfiguration)
@@ -73,6 +58,8 @@ def leadpanther_source(
     analytics_window_days: int = dlt.config.value,
     pii_policy: PiiPolicyConfiguration | None = dlt.config.value,
     pii_salt: TSecretStrValue | None = dlt.secrets.value,
+    field_classification: dict[str, str] | None = dlt.config.value,
+    schema_contract: str = dlt.config.value,
     timeout_s: float = dlt.config.value,
     max_retries: int = dlt.config.value,
     backoff_s: float = dlt.config.value,
@@ -107,6 +94,8 @@ def leadpanther_source(
         analytics_window_days=analytics_window_days,
         pii_policy=pii_policy,
         pii_salt=pii_salt,
+        field_classification=field_classification,
+        schema_contract=schema_contract,
         timeout_s=timeout_s,
         max_retries=max_retries,
         backoff_s=backoff_s,
@@ -115,6 +104,7 @@ def leadpanther_source(
     policy = config.pii()
     log = sync_log if isinstance(sync_log, SyncLog) else SyncLog()
     log.pii_policy = policy.effective()
+    log.drift.contract = config.schema_contract
     client = LeadPantherClient(
         config.base_url,
         config.api_key,
@@ -155,17 +145,20 @@ def _resources(ctx: SyncContext, selected: tuple[str, ...]) -> list[DltResource]
             primary_key=list(PRIMARY_KEYS[name]),
             write_disposition=write_disposition,
             columns=column_hints(name),
+            # also dlt's own check of new columns (helpers/drift.py applies it first, on a table's first load too)
+            schema_contract={"columns": ctx.log.drift.contract},
         )
 
     def clients() -> Iterator[Any]:
-        builder = TableBuilder("clients", ctx.policy, ctx.log.synced_at)
-        page = builder.build(ctx.clients.selected_records(), None)
-        ctx.log.add_quarantine(page.quarantined)
-        if page.table is not None:
-            yield page.table
+        seed_drift_types(ctx.log.drift, "clients")
+        builder = TableBuilder("clients", ctx.policy, ctx.log.synced_at, ctx.log.drift)
+        built = build_table(builder, ctx.clients.selected_records(), None, None, ctx.log)
+        if built is not None:
+            yield dlt_item(*built)
 
     def list_route(resource: str) -> DltResource:
         def read() -> Iterator[Any]:
+            seed_drift_types(ctx.log.drift, resource)
             yield from coalesce(ctx.scans.batches(resource), DLT_ITEM_ROWS)
 
         read.__name__ = resource
@@ -173,6 +166,7 @@ def _resources(ctx: SyncContext, selected: tuple[str, ...]) -> list[DltResource]
 
     def analytics_table(name: str) -> DltResource:
         def read() -> Iterator[Any]:
+            seed_drift_types(ctx.log.drift, name)
             yield from coalesce(ctx.analytics.items(name), DLT_ITEM_ROWS)
 
         read.__name__ = name
@@ -183,7 +177,9 @@ def _resources(ctx: SyncContext, selected: tuple[str, ...]) -> list[DltResource]
     def linked(batch: pa.Table) -> Iterator[pa.Table]:
         table = linked_posts_table(batch) if "linked_posts" in batch.column_names else None
         if table is not None:
-            yield table
+            # its own table name as the item's meta: the parent batch's column hints (new PII columns) are not
+            # this table's
+            yield dlt.mark.with_table_name(table, LINKED_POSTS_TABLE)
 
     all_resources: dict[str, DltResource] = {
         "clients": merge_resource("clients", clients),

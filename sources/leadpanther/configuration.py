@@ -22,6 +22,7 @@ from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 from dlt.common.typing import AnyType, TSecretStrValue
 
+from .helpers.classification import check_classification
 from .helpers.config import (
     SECRET_HINT,
     check_api_key,
@@ -33,13 +34,17 @@ from .helpers.config import (
     check_positive,
     check_resources,
 )
+from .helpers.drift import check_schema_contract
 from .helpers.errors import ConfigError, exception_chain
 from .helpers.pii import PiiPolicy
 from .settings import (
     DEFAULT_ANALYTICS_WINDOW_DAYS,
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MODE,
     DEFAULT_PAGE_SIZE,
     DEFAULT_PII_POLICY,
+    DEFAULT_SCHEMA_CONTRACT,
     DEFAULT_SYNC_RUNS_RETENTION_DAYS,
     LEAD_MAGNET_ANALYTICS_PATH,
     PII_CATEGORIES,
@@ -60,6 +65,7 @@ class PiiPolicyConfiguration(BaseConfiguration):
     platform_id: str = DEFAULT_PII_POLICY
     free_text: str = DEFAULT_PII_POLICY
     authored_text: str = DEFAULT_PII_POLICY
+    phone: str = DEFAULT_PII_POLICY
 
     # A section makes dlt also look the whole policy up as one value (the JSON env form).
     __section__: ClassVar[str] = "pii_policy"
@@ -91,23 +97,46 @@ class LeadPantherSourceConfiguration(BaseConfiguration):
     """Every `[sources.leadpanther]` key. Values are checked once resolved, before any request is made."""
 
     api_key: TSecretStrValue = None
+    """agency key, `lp_live_...`; refused before any request if missing or not of the `lp_` form; never logged"""
     base_url: str = DEFAULT_BASE_URL
+    """plain `http` is refused unless the host is loopback (the emulator)"""
     page_size: int = DEFAULT_PAGE_SIZE
-    max_concurrency: int = 8
+    """1..100 (the API caps at 100; paging follows what the API returned, not what was asked)"""
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    """1..64 requests in flight for the whole run, over all clients and routes"""
     client_ids: Optional[list[str]] = None  # noqa: UP045 (dlt reads Optional[...] as "not required")
+    """allow-list of client `user_id`s (default: every client the key can see)"""
     resources: Optional[list[str]] = None  # noqa: UP045
-    mode: str = "auto"
+    """subset of the tables to load (an analytics table alone still reads its list route, without loading it)"""
+    mode: str = DEFAULT_MODE
+    """`auto` reconciles on the cadence below; `quick` never; `reconcile` always (a full re-read)"""
     reconcile_every_runs: int = 24
+    """`auto`: a client-route is reconciled on its Nth run since its last full scan ..."""
     reconcile_max_age_hours: float = 24.0
+    """... or when its last full scan is older than this"""
     cursor_lookback_s: float = 3600.0
+    """rows changed up to this long before the cursor are read again (races, clock skew)"""
     post_engagement_path: str = POST_ENGAGEMENT_PATH
+    """the ASSUMED per-post engagement route"""
     lead_magnet_analytics_path: str = LEAD_MAGNET_ANALYTICS_PATH
+    """the ASSUMED per-lead-magnet analytics route"""
     analytics_window_days: int = DEFAULT_ANALYTICS_WINDOW_DAYS
+    """records created less than this many days ago get a daily snapshot of their figures (first run a day)"""
     pii_policy: PiiPolicyConfiguration = None
+    """`keep | hash | redact` per category of personal data (`[sources.leadpanther.pii_policy]`)"""
     pii_salt: Optional[TSecretStrValue] = None  # noqa: UP045
+    """key for `hash`; required when any category is `hash`"""
+    field_classification: Optional[dict[str, str]] = None  # noqa: UP045
+    """"table.field" -> PII category or `not_personal`, for fields the contract does not know
+    (docs/personal-data-drift.md); a TOML table `[sources.leadpanther.field_classification]` or a JSON env value"""
+    schema_contract: str = DEFAULT_SCHEMA_CONTRACT
+    """dlt's schema_contract for new columns: `evolve | freeze | discard_value | discard_row`"""
     timeout_s: float = 30.0
+    """per request"""
     max_retries: int = 6
+    """per request, for 429, 5xx, dropped connections and bad bodies (429 gets twice this)"""
     backoff_s: float = 0.5
+    """first back-off; doubles per retry up to 30 s; `Retry-After` wins"""
 
     def on_resolved(self) -> None:
         self.api_key = check_api_key(self.api_key)
@@ -127,11 +156,18 @@ class LeadPantherSourceConfiguration(BaseConfiguration):
         for name in ("post_engagement_path", "lead_magnet_analytics_path"):
             if not str(getattr(self, name) or "").startswith("/"):
                 raise ConfigError(f"{name} must be a path starting with '/', got {getattr(self, name)!r}")
-        self.pii()  # checks categories, actions and the salt
+        self.schema_contract = check_schema_contract(self.schema_contract)
+        self.pii()  # checks categories, actions, the salt and field_classification
 
     def pii(self) -> PiiPolicy:
         policy = self.pii_policy.policies() if self.pii_policy is not None else {}
-        return PiiPolicy.from_config(policy, self.pii_salt)
+        classification = self.field_classification
+        if isinstance(classification, str):  # a JSON env value dlt did not parse
+            try:
+                classification = json.loads(classification)
+            except ValueError as error:
+                raise ConfigError(f"field_classification is not a JSON object: {error}") from None
+        return PiiPolicy.from_config(policy, self.pii_salt, check_classification(classification))
 
 
 @configspec
@@ -142,6 +178,8 @@ class SyncRunsRetentionConfiguration(BaseConfiguration):
     finds it beside the other keys (and unknown-key checking knows it)."""
 
     sync_runs_retention_days: int = DEFAULT_SYNC_RUNS_RETENTION_DAYS
+    """`sync_runs` rows older than this are deleted after each load; at thousands of clients run hourly choose
+    7-14 (docs/performance.md)"""
 
     def on_resolved(self) -> None:
         self.sync_runs_retention_days = check_int("sync_runs_retention_days", self.sync_runs_retention_days, 1, 36500)

@@ -3,6 +3,9 @@
 Everything here that the vendor's page does not document is marked ASSUMED, so that a correction from a
 real account is a one-line change in this module (see docs/api-contract.md for the documented-vs-assumed
 list). Nothing in this module does I/O.
+
+Longer than ~300 lines on purpose: it is the one contract (routes, scopes, table shapes, keys, PII catalog),
+and everything else is generated from it or tested against it, so it stays in one file to be read whole.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ API_KEY_PREFIX: Final = "lp_"  # documented form: "lp_live_..."; "lp_test_..." i
 # Paging (documented: limit defaults to 50 and is capped at 100).
 MAX_PAGE_SIZE: Final = 100
 DEFAULT_PAGE_SIZE: Final = 100
+DEFAULT_MAX_CONCURRENCY: Final = 8
+# How a run reads each client-route: auto = quick, with a full reconciliation on a cadence.
+MODES: Final = ("auto", "quick", "reconcile")
+DEFAULT_MODE: Final = "auto"
 # Rows re-read at the start of every page after the first, to detect offset drift (rows inserted or
 # deleted upstream while we page). Costs PAGE_OVERLAP / page_size extra requests.
 PAGE_OVERLAP: Final = 2
@@ -80,12 +87,13 @@ CLIENT_ID: Final = "client_id"
 
 SYNC_RUNS_TABLE: Final = "sync_runs"
 QUARANTINE_TABLE: Final = "_lp_quarantine"
+DRIFT_TABLE: Final = "_lp_drift"  # per run, table and field: what the API sent that the contract did not say
 LINKED_POSTS_TABLE: Final = "lead_magnets__linked_posts"
 
 # Personal data catalog: table -> column -> category. The single source of truth for tagging: it becomes
 # dlt column hints (x-annotation-pii), COMMENT ON COLUMN in the destination, the pii_columns table, and
 # the keep/hash/redact policy applied at extract.
-PII_CATEGORIES: Final = ("email", "name", "profile_url", "platform_id", "free_text", "authored_text")
+PII_CATEGORIES: Final = ("email", "name", "profile_url", "platform_id", "free_text", "authored_text", "phone")
 PII_CATALOG: Final[dict[str, dict[str, str]]] = {
     "clients": {"full_name": "name"},
     "leads": {
@@ -105,6 +113,17 @@ PII_CATALOG: Final[dict[str, dict[str, str]]] = {
 }
 PII_POLICIES: Final = ("keep", "hash", "redact")
 DEFAULT_PII_POLICY: Final = "keep"
+# Routes that carry people (docs/personal-data-drift.md): a field on them the contract does not know, nested
+# objects included, is personal data until `field_classification` says what it is; until then it gets the
+# strictest action of the policy in force (redact > hash > keep) and the category below.
+PEOPLE_TABLES: Final = ("clients", "leads", "activity")
+UNCLASSIFIED: Final = "unclassified"
+NOT_PERSONAL: Final = "not_personal"  # a field_classification value: load the field as it comes, untagged
+# dlt's schema_contract modes for new columns, exposed as `[sources.leadpanther] schema_contract`.
+SCHEMA_CONTRACT_MODES: Final = ("evolve", "freeze", "discard_value", "discard_row")
+DEFAULT_SCHEMA_CONTRACT: Final = "evolve"
+# A value whose type changed for good (a figure now sent as an object) goes to dlt's variant column name.
+VARIANT_SUFFIX: Final = "__v_json"
 # Column hints dlt keeps in the schema (x- hints with truthy values survive a load).
 PII_HINT: Final = "x-annotation-pii"
 PII_CATEGORY_HINT: Final = "x-annotation-pii-category"
@@ -209,13 +228,14 @@ TABLE_COLUMNS: Final[dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]]] = 
 # A daily snapshot table has its latest table's columns plus the day it was taken.
 for _latest, _daily in DAILY_TABLES.items():
     TABLE_COLUMNS[_daily] = (*TABLE_COLUMNS[_latest], _col(SNAPSHOT_DATE, "date"))
-# A record missing one of these (or with an unparseable value) is quarantined, not loaded.
+# A record's key (with client_id): a record missing one of these, or with one that is not a string, cannot be
+# merged or found again, so it is quarantined whole. Any other bad value is NULL in a record that loads.
 REQUIRED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "clients": ("client_id",),
-    "posts": ("id", "created_at"),
-    "lead_magnets": ("id", "created_at"),
-    "leads": ("id", "created_at"),
-    "activity": ("id", "created_at"),
+    "posts": ("id",),
+    "lead_magnets": ("id",),
+    "leads": ("id",),
+    "activity": ("id",),
     "post_engagement": ("post_id",),
     "lead_magnet_analytics": ("lead_magnet_id",),
     "post_engagement_daily": ("post_id", SNAPSHOT_DATE),
@@ -234,6 +254,25 @@ PRIMARY_KEYS: Final[dict[str, tuple[str, ...]]] = {
     LINKED_POSTS_TABLE: ("client_id", "lead_magnet_id", "post_id"),
 }
 
+# Values a column takes (documented or ASSUMED): docs/tables.md lists them and the staging models'
+# accepted_values tests are checked against them (tests/layering/test_contracts_once.py).
+ACCEPTED_VALUES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
+    "clients": {"grant__status": ("active", "revoked", "pending")},
+    "posts": {"status": ("draft", "scheduled", "publishing", "published")},
+    "lead_magnets": {
+        "status": ("draft", "published", "archived"),
+        "delivery_mode": ("external_link", "hosted_content", "gated_external"),
+    },
+    "leads": {"source": ("comments", "messages")},
+    "activity": {"source": ("comments", "messages")},
+    SYNC_RUNS_TABLE: {
+        "run_mode": ("initial", "quick", "reconcile", "per_record", "full"),
+        "status": ("ok", "skipped", "failed", "not_granted"),
+        "order_detected": ("newest_first", "oldest_first", "unordered", "unknown"),
+        "scan": ("early_stop", "tail", "full"),
+    },
+}
+
 # Bookkeeping columns on every data table (the source adds them; see docs/tables.md).
 BOOKKEEPING_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     (CLIENT_ID, "text"),
@@ -248,7 +287,7 @@ LINKED_POSTS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     (SYNCED_AT, _TS),
     (DELETED_AT, _TS),
 )
-# The run's own tables (pipelines/leadpanther_pipeline.py writes them; sync_log.RouteStatus is the row).
+# The run's own tables (pipelines/runs_source.py writes them; sync_log.RouteStatus is the row).
 SYNC_RUNS_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("run_id", "text"),
     ("synced_at", _TS),
@@ -280,6 +319,20 @@ QUARANTINE_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("record_id", "text"),
     ("reason", "text"),
     ("raw_record", "text"),
+    ("field_name", "text"),  # the one field nulled in a record that loaded; NULL when the whole record is here
+)
+# _lp_drift: one row per run, table, field and kind (new_field, converted, quarantined, variant, absent,
+# discarded); `category`/`action` say how a new field was treated as personal data (NULL: not personal).
+DRIFT_KINDS: Final = ("new_field", "converted", "quarantined", "variant", "absent", "discarded")
+DRIFT_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("run_id", "text"),
+    ("synced_at", _TS),
+    ("table_name", "text"),
+    ("field_name", "text"),
+    ("kind", "text"),
+    ("records", "bigint"),
+    ("category", "text"),
+    ("action", "text"),
 )
 
 
@@ -294,4 +347,5 @@ def raw_tables() -> dict[str, dict[str, str]]:
     tables[LINKED_POSTS_TABLE] = dict(LINKED_POSTS_COLUMNS)
     tables[SYNC_RUNS_TABLE] = dict(SYNC_RUNS_COLUMNS)
     tables[QUARANTINE_TABLE] = dict(QUARANTINE_COLUMNS)
+    tables[DRIFT_TABLE] = dict(DRIFT_COLUMNS)
     return tables

@@ -1,7 +1,7 @@
-"""Configuration the way dlt users write it, through the CLI as a subprocess: the PII policy in each form
-(TOML section, nested env vars, JSON env value) really keeps personal data out of the destination and the
-pipeline folder; unknown keys are refused; the DuckDB file follows --duckdb-path > dlt's credentials >
-the default; dlt's own CLI reads our pipelines."""
+"""Configuration the way dlt users write it, through the CLI (in this process: `cli_here` reads `.dlt/` and
+the env as a new process would): the PII policy in each form (TOML section, nested env vars, JSON env value)
+really keeps personal data out of the destination and the pipeline folder; unknown keys are refused; the
+DuckDB file follows --duckdb-path > dlt's credentials > the default; dlt's own CLI reads our pipelines."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from leadpanther_emulator import EmulatorConfig, run_emulator
-from tests.cli.runner import BIN, api_env, assert_no_traceback, cli, output
+from tests.cli.runner import BIN, api_env, assert_no_traceback, cli_here, output
 from tests.conftest import PG_URL, drop_pg_schemas
 
 SALT = "canary-salt-0123456789abcdef"
@@ -95,11 +95,16 @@ def _form_env(form: str, project: Path) -> dict[str, str]:
     return {**env, "SOURCES__LEADPANTHER__PII_SALT": SALT}
 
 
-DESTINATIONS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+FORMS = ("toml", "nested_env", "json_env")
 
 
-@pytest.mark.parametrize("destination", DESTINATIONS)
-@pytest.mark.parametrize("form", ["toml", "nested_env", "json_env"])
+# Each form on a destination, each destination in a form: the policy a form resolves to does not depend on
+# the destination (every form's effective policy: test_check_prints_the_effective_pii_policy), and what a
+# destination keeps does not depend on the form the policy came in.
+@pytest.mark.parametrize(
+    ("form", "destination"),
+    [("toml", "duckdb"), pytest.param("nested_env", "postgres", marks=pytest.mark.postgres), ("json_env", "duckdb")],
+)
 def test_pii_policy_in_each_form_keeps_canaries_out_of_destination_and_pipeline_folder(
     emu, tmp_path: Path, form: str, destination: str
 ) -> None:
@@ -114,7 +119,7 @@ def test_pii_policy_in_each_form_keeps_canaries_out_of_destination_and_pipeline_
     else:
         args += ["--duckdb-path", str(db)]
     try:
-        out = cli(*args, env=env)
+        out = cli_here(*args, env=env)
         assert out.returncode == 0, output(out)
         assert EFFECTIVE in out.stdout
         secrets = canaries(emu)
@@ -136,9 +141,10 @@ def test_pii_policy_in_each_form_keeps_canaries_out_of_destination_and_pipeline_
             drop_pg_schemas(dataset)
 
 
-def test_check_prints_the_effective_pii_policy(emu, tmp_path: Path) -> None:
-    env = {**api_env(emu), **_form_env("nested_env", tmp_path), "DLT_PROJECT_DIR": str(tmp_path)}
-    out = cli("check", env=env)
+@pytest.mark.parametrize("form", FORMS)
+def test_check_prints_the_effective_pii_policy(emu, tmp_path: Path, form: str) -> None:
+    env = {**api_env(emu), **_form_env(form, tmp_path), "DLT_PROJECT_DIR": str(tmp_path)}
+    out = cli_here("check", env=env)
     assert out.returncode == 3, output(out)  # the tiny preset has a revoked and a pending grant
     assert EFFECTIVE in out.stdout.splitlines()[1]
 
@@ -148,7 +154,7 @@ def test_check_prints_the_effective_pii_policy(emu, tmp_path: Path) -> None:
     [
         ("env", {"SOURCES__LEADPANTHER__PII_POLICY__EMAILS": "hash"}, "SOURCES__LEADPANTHER__PII_POLICY__EMAILS"),
         ("env", {"SOURCES__LEADPANTHER__PAGESIZE": "50"}, "SOURCES__LEADPANTHER__PAGESIZE"),
-        ("toml", '[sources.leadpanther]\npage_sise = 50\n', "sources.leadpanther.page_sise"),
+        ("toml", "[sources.leadpanther]\npage_sise = 50\n", "sources.leadpanther.page_sise"),
         ("toml", '[sources.leadpanther.pii_policy]\nmail = "hash"\n', "sources.leadpanther.pii_policy.mail"),
     ],
 )
@@ -163,7 +169,7 @@ def test_unknown_keys_are_refused_with_exit_2_naming_them(
         (tmp_path / ".dlt").mkdir()
         (tmp_path / ".dlt" / "config.toml").write_text(setting)
     args = ["run", "--duckdb-path", str(tmp_path / "u.duckdb")] if command == "run" else ["check"]
-    out = cli(*args, env=env)
+    out = cli_here(*args, env=env)
     assert out.returncode == 2, output(out)
     assert "unknown setting(s) for the leadpanther source" in out.stdout and named in out.stdout
     assert_no_traceback(out)
@@ -178,29 +184,37 @@ def test_duckdb_file_precedence(emu, tmp_path: Path) -> None:
     expected = sum(len(emu.truth("posts", c)) for c in emu.client_ids("active"))
     base = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path)}
 
-    default = cli("run", "--no-transform", env=base)  # nothing set: data/leadpanther_elt.duckdb
+    default = cli_here("run", "--no-transform", env=base)  # nothing set: data/leadpanther_elt.duckdb
     assert default.returncode == 0, output(default)
     assert _posts_in(tmp_path / "data" / "leadpanther_elt.duckdb") == expected
 
     by_env = tmp_path / "elsewhere" / "from_env.duckdb"
-    out = cli("run", "--no-transform", env={**base, "DESTINATION__DUCKDB__CREDENTIALS": str(by_env)})
+    out = cli_here("run", "--no-transform", env={**base, "DESTINATION__DUCKDB__CREDENTIALS": str(by_env)})
     assert out.returncode == 0, output(out)
     assert _posts_in(by_env) == expected
 
     by_toml = tmp_path / "from_toml.duckdb"
     (tmp_path / ".dlt").mkdir()
     (tmp_path / ".dlt" / "config.toml").write_text(f'[destination.duckdb]\ncredentials = "{by_toml}"\n')
-    out = cli("run", "--no-transform", env=base)
+    out = cli_here("run", "--no-transform", env=base)
     assert out.returncode == 0, output(out)
     assert _posts_in(by_toml) == expected
 
     by_flag = tmp_path / "from_flag.duckdb"
-    out = cli("run", "--no-transform", "--duckdb-path", str(by_flag),
-              env={**base, "DESTINATION__DUCKDB__CREDENTIALS": str(by_env)})
+    out = cli_here(
+        "run",
+        "--no-transform",
+        "--duckdb-path",
+        str(by_flag),
+        env={**base, "DESTINATION__DUCKDB__CREDENTIALS": str(by_env)},
+    )
     assert out.returncode == 0, output(out)
     assert _posts_in(by_flag) == expected
-    query = cli("query", "select count(*) as n from leadpanther.posts",
-                env={**base, "DESTINATION__DUCKDB__CREDENTIALS": str(by_env)})
+    query = cli_here(
+        "query",
+        "select count(*) as n from leadpanther.posts",
+        env={**base, "DESTINATION__DUCKDB__CREDENTIALS": str(by_env)},
+    )
     assert query.returncode == 0 and str(expected) in query.stdout, output(query)
 
 
@@ -208,12 +222,16 @@ def test_dlt_cli_reads_our_pipelines_with_pipelines_dir(emu, tmp_path: Path) -> 
     import subprocess
 
     env = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path)}
-    assert cli("run", "--no-transform", env=env).returncode == 0
+    assert cli_here("run", "--no-transform", env=env).returncode == 0
     dlt_bin = str(BIN.with_name("dlt"))
     for command in (["--list-pipelines"], ["leadpanther", "info"], ["leadpanther", "trace"]):
         out = subprocess.run(
             [dlt_bin, "pipeline", "--pipelines-dir", "data/pipelines", *command],
-            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
             env={"PATH": "/usr/bin:/bin", "RUNTIME__DLTHUB_TELEMETRY": "false", "HOME": str(tmp_path)},
         )
         assert out.returncode == 0, output(out)

@@ -1,5 +1,7 @@
-"""Each expected failure class, run as a user runs it (a subprocess): its documented exit code, one line to act
-on, and never a Python traceback. README "Exit codes" lists the same classes."""
+"""Each expected failure class: its documented exit code, one line to act on, and never a Python traceback.
+README "Exit codes" lists the same classes. Each exit code is seen once from the console script as a user
+runs it (a subprocess: `cli`), and so is every class whose point is the process (a DuckDB file held by another
+one); set-up runs and further cases of a class run in this process (`cli_here`)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import duckdb
 import pytest
 
 from leadpanther_emulator import EmulatorConfig, run_emulator
-from tests.cli.runner import api_env, assert_no_traceback, cli, cli_until, output
+from tests.cli.runner import api_env, assert_no_traceback, cli, cli_here, cli_until, output
 from tests.conftest import PG_URL, drop_pg_schemas
 from tests.transforms.conftest import load_raw, small_raw
 
@@ -60,9 +62,17 @@ def _raw_into(db: Path, tmp_path: Path, data: dict, *, postgres_dataset: str | N
 def _engagement(data: dict, impressions: int) -> dict:
     post = data["posts"][0]
     data["post_engagement"] = [
-        {"client_id": post["client_id"], "post_id": post["id"], "impressions": impressions, "reactions": 2,
-         "comments": 1, "reposts": 0, "clicks": 1, "captured_at": "2025-01-06T10:00:00+00:00",
-         "_lp_synced_at": "2025-01-06T10:00:00+00:00"}
+        {
+            "client_id": post["client_id"],
+            "post_id": post["id"],
+            "impressions": impressions,
+            "reactions": 2,
+            "comments": 1,
+            "reposts": 0,
+            "clicks": 1,
+            "captured_at": "2025-01-06T10:00:00+00:00",
+            "_lp_synced_at": "2025-01-06T10:00:00+00:00",
+        }
     ]
     return data
 
@@ -70,15 +80,15 @@ def _engagement(data: dict, impressions: int) -> dict:
 DESTINATIONS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def _transform(destination: str, tmp_path: Path, data: dict) -> subprocess.CompletedProcess:
+def _transform(destination: str, tmp_path: Path, data: dict, run=cli_here) -> subprocess.CompletedProcess:
     dataset = f"lp_tf_{uuid.uuid4().hex[:8]}" if destination == "postgres" else None
     db = tmp_path / "tests.duckdb"
     try:
         _raw_into(db, tmp_path, data, postgres_dataset=dataset)
         env = {"DLT_PROJECT_DIR": str(tmp_path), "DESTINATION__POSTGRES__CREDENTIALS": PG_URL}
         if dataset:
-            return cli("transform", "--destination", "postgres", "--dataset", dataset, env=env)
-        return cli("transform", "--duckdb-path", str(db), env=env)
+            return run("transform", "--destination", "postgres", "--dataset", dataset, env=env)
+        return run("transform", "--duckdb-path", str(db), env=env)
     finally:
         if dataset:
             drop_pg_schemas(dataset)
@@ -98,7 +108,7 @@ def test_warn_test_failing_is_listed_and_exits_0(destination: str, tmp_path: Pat
 def test_error_test_failing_exits_3_after_the_summary(destination: str, tmp_path: Path) -> None:
     data = copy.deepcopy(small_raw())
     data["posts"][0]["id"] = None  # a post without id reaches staging: its key is NULL
-    out = _transform(destination, tmp_path, data)
+    out = _transform(destination, tmp_path, data, run=cli)  # exit 3 from the console script
     assert out.returncode == 3, output(out)
     lines = out.stdout.splitlines()
     error_line = next(i for i, line in enumerate(lines) if "ERROR lp_primary_key(client_id, post_id)" in line)
@@ -167,7 +177,7 @@ def test_duckdb_locked_past_the_wait_exits_4_naming_the_holder(emu, tmp_path: Pa
 def test_what_a_locked_out_run_extracted_is_loaded_by_the_next(emu, tmp_path: Path) -> None:
     db = tmp_path / "pending.duckdb"
     env = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path), "DESTINATION__DUCKDB__LOCK_WAIT_S": "1"}
-    assert cli("run", "--duckdb-path", str(db), "--no-transform", env=env).returncode == 0
+    assert cli_here("run", "--duckdb-path", str(db), "--no-transform", env=env).returncode == 0
     emu.insert("leads", emu.client_ids("active")[1], 4)
     holder = _hold(db, 120)
     try:
@@ -179,7 +189,7 @@ def test_what_a_locked_out_run_extracted_is_loaded_by_the_next(emu, tmp_path: Pa
     assert "extracting while waiting for it" in locked_out.stderr
     assert list((tmp_path / "data" / "pipelines" / "leadpanther" / "load" / "normalized").iterdir())
     emu.reset_request_log()
-    out = cli("run", "--duckdb-path", str(db), "--no-transform", env=env)
+    out = cli_here("run", "--duckdb-path", str(db), "--no-transform", env=env)
     assert out.returncode == 0, output(out)
     assert "load package(s) an earlier run had extracted but not loaded" in out.stdout  # data + run records
     assert emu.request_counts().get("total", 0) > 0  # and it extracted anew, not only the old package
@@ -192,7 +202,7 @@ def test_what_a_locked_out_run_extracted_is_loaded_by_the_next(emu, tmp_path: Pa
 def test_duckdb_locked_then_released_loads_after_extracting_meanwhile(emu, tmp_path: Path) -> None:
     db = tmp_path / "busy.duckdb"
     env = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path), "DESTINATION__DUCKDB__LOCK_WAIT_S": "60"}
-    first = cli("run", "--duckdb-path", str(db), "--no-transform", env=env)
+    first = cli_here("run", "--duckdb-path", str(db), "--no-transform", env=env)
     assert first.returncode == 0, output(first)
     emu.insert("leads", emu.client_ids("active")[0], 3)
     holder = _hold(db, 120)
@@ -202,8 +212,7 @@ def test_duckdb_locked_then_released_loads_after_extracting_meanwhile(emu, tmp_p
         holder.wait()
 
     # released once the run, having extracted, waits to load: whatever the machine's speed
-    out = cli_until("waiting up to", "run", "--duckdb-path", str(db), "--no-transform",
-                    then=release, env=env)
+    out = cli_until("waiting up to", "run", "--duckdb-path", str(db), "--no-transform", then=release, env=env)
     assert out.returncode == 0, output(out)
     assert "extracting while waiting for it" in out.stderr and f"(PID {holder.pid})" in out.stderr
     assert "The DuckDB file is free after" in out.stderr
@@ -216,7 +225,7 @@ def test_duckdb_locked_then_released_loads_after_extracting_meanwhile(emu, tmp_p
 def test_unexpected_error_is_one_line_and_a_file_and_v_prints_it(emu, tmp_path: Path) -> None:
     db = tmp_path / "u.duckdb"
     env = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path)}
-    assert cli("run", "--duckdb-path", str(db), "--no-transform", env=env).returncode == 0
+    assert cli_here("run", "--duckdb-path", str(db), "--no-transform", env=env).returncode == 0
     (tmp_path / "data" / "pipelines" / "leadpanther" / "state.json").write_text("{not json")  # a corrupt state file
     out = cli("run", "--duckdb-path", str(db), env=env)
     assert out.returncode == 1, output(out)
@@ -225,7 +234,7 @@ def test_unexpected_error_is_one_line_and_a_file_and_v_prints_it(emu, tmp_path: 
     path = Path(second.split("full traceback: ")[1].split(" (-v")[0])
     assert path.parent == tmp_path / "data" / "logs" and "Traceback" in path.read_text()
     assert_no_traceback(out)
-    verbose = cli("run", "--duckdb-path", str(db), "-v", env=env)
+    verbose = cli_here("run", "--duckdb-path", str(db), "-v", env=env)
     assert verbose.returncode == 1 and "Traceback" in verbose.stderr and "JSONDecodeError" in verbose.stderr
 
 
@@ -240,7 +249,7 @@ def test_default_run_with_engagement_above_impressions_exits_0(destination: str,
         env = {**api_env(emulator), "DLT_PROJECT_DIR": str(tmp_path), "DESTINATION__POSTGRES__CREDENTIALS": PG_URL}
         args = ["--destination", "postgres", "--dataset", dataset] if destination == "postgres" else []
         try:
-            out = cli("run", *args, env=env)
+            out = cli_here("run", *args, env=env)
             assert out.returncode == 0, output(out)
             assert "0 failed (error), 1 warning(s)" in out.stdout
             assert out.stdout.splitlines()[-1] == "exit 0: loaded (1 data test warning(s) listed above)"

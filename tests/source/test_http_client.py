@@ -1,5 +1,6 @@
-"""The HTTP client talks to httpx's transport directly (faster than httpx.Client), so what httpx.Client did
-for free is checked here: proxies from the environment, NO_PROXY, and the headers the API sees."""
+"""The HTTP client is libcurl (pycurl), configured by us rather than by its own environment lookup, so what a
+plain client did for free is checked here: proxies from the environment, NO_PROXY, and the headers the API
+sees."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def test_requests_go_through_the_environment_proxy_with_the_api_headers(clean_pr
     finally:
         proxy.shutdown()
     assert response.status == 200 and len(response.payload["data"]) == len(emu.client_ids())
-    (path, headers), = _ForwardingProxy.seen
+    ((path, headers),) = _ForwardingProxy.seen
     assert path == f"{emu.base_url}/clients?limit=5&offset=0"
     assert headers["Authorization"] == f"Bearer {emu.keys['full']}"
     assert headers["User-Agent"].startswith("leadpanther-elt/")

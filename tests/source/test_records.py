@@ -33,24 +33,28 @@ def lead(**over):
     return base
 
 
-def test_bad_records_are_quarantined_with_a_reason_and_good_ones_load() -> None:
+def test_only_records_without_a_usable_key_are_quarantined_whole() -> None:
+    """A bad value of any other field is NULL in a record that loads, and kept in the quarantine with its field."""
     builder = TableBuilder("leads", PiiPolicy(), NOW)
     page = builder.build(
         [lead(), lead(id="l2", created_at=12345), lead(id=None), "not an object", lead(id="l3", email=["x"])], "c1"
     )
-    assert page.table is not None and page.table.column("id").to_pylist() == ["l1"]
-    reasons = sorted(q.reason for q in page.quarantined)
-    assert len(reasons) == 4
-    assert any("created_at" in r and "timestamp" in r for r in reasons)
-    assert any("required field 'id'" in r for r in reasons)
-    assert any("not an object" in r for r in reasons)
-    assert any("'email' should be text" in r for r in reasons)
+    assert page.table is not None and page.table.column("id").to_pylist() == ["l1", "l2", "l3"]
+    rows = {r["id"]: r for r in page.table.to_pylist()}
+    assert rows["l2"]["created_at"] is None and rows["l1"]["created_at"] is not None
+    assert rows["l3"]["email"] is None and json.loads(rows["l3"]["email__v_json"]) == ["x"]  # type changed
+    whole = sorted(q.reason for q in page.quarantined if q.field_name is None)
+    assert len(whole) == 2
+    assert any("required field 'id'" in r for r in whole) and any("not an object" in r for r in whole)
+    values = [q for q in page.quarantined if q.field_name is not None]
+    assert [(q.record_id, q.field_name, json.loads(q.raw_record)) for q in values] == [("l2", "created_at", 12345)]
+    assert "timestamp" in values[0].reason and "12345" not in values[0].reason
 
 
 def test_hash_policy_applies_before_arrow_and_in_quarantine() -> None:
     policy = PiiPolicy.from_config({"email": "hash", "name": "redact"}, SALT)
     builder = TableBuilder("leads", policy, NOW)
-    page = builder.build([lead(), lead(id="l2", updated_at="yesterday")], "c1")
+    page = builder.build([lead(), lead(id=None)], "c1")
     row = page.table.to_pylist()[0]
     assert row["email"] == policy.digest("ada@example.com") and len(row["email"]) == 64
     assert row["full_name"] is None
@@ -60,12 +64,14 @@ def test_hash_policy_applies_before_arrow_and_in_quarantine() -> None:
 
 
 def test_unknown_fields_become_columns_and_email_like_ones_are_suspected() -> None:
+    """On a route that carries no people: unknown fields load typed; values that look personal are tagged."""
     policy = PiiPolicy.from_config({"email": "hash"}, SALT)
-    builder = TableBuilder("leads", policy, NOW)
-    page = builder.build([lead(backup_email="ada@work.example", score=7, tags=["a"])], "c1")
-    assert page.suspected == {"backup_email": "suspected_email"}
+    builder = TableBuilder("posts", policy, NOW)
+    post = {"id": "p1", "created_at": "2026-05-25T00:00:00.000Z", "status": "draft"}
+    page = builder.build([post | {"owner_email": "ada@work.example", "score": 7, "tags": ["a"]}], "c1")
+    assert page.suspected == {"owner_email": "suspected_email"}
     row = page.table.to_pylist()[0]
-    assert row["backup_email"] == policy.digest("ada@work.example")
+    assert row["owner_email"] == policy.digest("ada@work.example")
     assert row["score"] == 7 and json.loads(row["tags"]) == ["a"]
 
 

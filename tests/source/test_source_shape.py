@@ -84,7 +84,7 @@ def test_a_policy_dict_with_an_unknown_category_is_refused_not_dropped(make_duck
     """dlt skips a dict whose keys its configspec does not know; run_sync refuses it before dlt sees it."""
     from pipelines.leadpanther_pipeline import run_sync
 
-    for policy in ({"phone": "hash"}, {"email": "hash", "emails": "hash"}):
+    for policy in ({"telephone": "hash"}, {"email": "hash", "emails": "hash"}):
         result = run_sync(make_duckdb_pipeline(), api_key=KEY, base_url=LOCAL, pii_policy=policy, pii_salt="x" * 20)
         assert isinstance(result.error, ConfigError) and "unknown PII category" in str(result.error)
         assert result.exit_code == 2

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -41,8 +43,13 @@ def arrow_table(table: str, rows: list[dict]) -> pa.Table:
 
 
 def load_raw(pipeline: dlt.Pipeline, data: dict[str, list[dict]]) -> None:
-    for table, rows in data.items():
-        pipeline.run([arrow_table(table, rows)], table_name=table, write_disposition="replace")
+    """Each table of `data` replaced by its rows, in one load (one extract/normalize/load for all tables)."""
+    pipeline.run(
+        [
+            dlt.resource([arrow_table(table, rows)], name=table, write_disposition="replace")
+            for table, rows in data.items()
+        ]
+    )
 
 
 def small_raw() -> dict[str, list[dict]]:
@@ -60,18 +67,41 @@ def pg_drop(dataset: str) -> None:
     con.close()
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def scratch_pipeline(request, tmp_path):
-    """A dlt pipeline on DuckDB (file in tmp_path) or PostgreSQL (unique dataset, dropped after)."""
+DESTINATIONS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextlib.contextmanager
+def scratch_pipeline_in(destination: str, folder: Path) -> Iterator[dlt.Pipeline]:
+    """A dlt pipeline on DuckDB (a file in `folder`) or PostgreSQL (a unique dataset, dropped after)."""
     name = f"tf_{uuid.uuid4().hex[:10]}"
-    if request.param == "duckdb":
-        dest = dlt.destinations.duckdb(str(tmp_path / "scratch.duckdb"))
+    if destination == "duckdb":
+        dest = dlt.destinations.duckdb(str(folder / "scratch.duckdb"))
     else:
         dest = dlt.destinations.postgres(PG_URL)
-    p = dlt.pipeline(name, destination=dest, dataset_name=f"{name}_raw", pipelines_dir=str(tmp_path / "pipes"))
-    yield p
-    if request.param == "postgres":
-        pg_drop(f"{name}_raw")
+    p = dlt.pipeline(name, destination=dest, dataset_name=f"{name}_raw", pipelines_dir=str(folder / "pipes"))
+    try:
+        yield p
+    finally:
+        if destination == "postgres":
+            pg_drop(f"{name}_raw")
+
+
+@pytest.fixture(params=DESTINATIONS)
+def scratch_pipeline(request, tmp_path):
+    """A scratch pipeline of the test's own, on each destination (for tests that change the data)."""
+    with scratch_pipeline_in(request.param, tmp_path) as p:
+        yield p
+
+
+@pytest.fixture(scope="module", params=DESTINATIONS)
+def small_built(request, tmp_path_factory):
+    """(pipeline, TransformResult): the small raw dataset loaded and the models built once per module and
+    destination, for the tests that only read them."""
+    from transforms import run_transforms
+
+    with scratch_pipeline_in(request.param, tmp_path_factory.mktemp(f"small_{request.param}")) as p:
+        load_raw(p, small_raw())
+        yield p, run_transforms(p)
 
 
 def history_pipeline(emu, tmp_path: Path, tag: str) -> tuple[dlt.Pipeline, dict, datetime]:
@@ -82,7 +112,12 @@ def history_pipeline(emu, tmp_path: Path, tag: str) -> tuple[dlt.Pipeline, dict,
     from pipelines.leadpanther_pipeline import make_pipeline
 
     name = f"{tag}_{uuid.uuid4().hex[:8]}"
-    pipeline = make_pipeline("duckdb", dataset_name=name, duckdb_path=tmp_path / f"{tag}.duckdb",
-                             pipelines_dir=tmp_path / "pipes", pipeline_name=name)
+    pipeline = make_pipeline(
+        "duckdb",
+        dataset_name=name,
+        duckdb_path=tmp_path / f"{tag}.duckdb",
+        pipelines_dir=tmp_path / "pipes",
+        pipeline_name=name,
+    )
     options = {"api_key": emu.keys["full"], "base_url": emu.base_url, "transform": False, "backoff_s": 0.01}
     return pipeline, options, datetime.fromtimestamp(emu.now_ms() / 1000, UTC)

@@ -1,5 +1,6 @@
 """fct_post_engagement_daily against the emulator: cumulative figures per snapshot day, and gains since the
-previous snapshot (with the days between) equal to gains computed here from the emulator's truth alone."""
+previous snapshot (with the days between) equal to gains computed here from the emulator's truth alone; the
+lifetime marts equal the API's latest figures, with what was gained before tracking began stated apart."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ import pytest
 
 pytest.importorskip("pipelines.leadpanther_pipeline")
 from conftest import history_pipeline  # noqa: E402
+from test_e2e import LIFETIME_CLIENT, LIFETIME_MAGNET, LIFETIME_POST, _compare, _read  # noqa: E402
+from truth import (  # noqa: E402
+    expected_client_totals,
+    expected_lead_magnet_lifetime,
+    expected_post_lifetime,
+    truth_frames,
+)
 
 from leadpanther_emulator import EmulatorConfig, run_emulator  # noqa: E402
 from leadpanther_emulator.generator import DAY_MS  # noqa: E402
@@ -32,6 +40,7 @@ def test_daily_gains_equal_the_truth_over_uneven_gaps(tmp_path) -> None:
     """Snapshots on days 0, 1, 3 and 15, with posts and lead magnets created on day 1 (after the history began):
     their first snapshot counts from zero; older records' first snapshot states no gain."""
     with run_emulator(EmulatorConfig(seed=51, preset="tiny", posts_per_client=120)) as emu:
+        emu_active = emu.client_ids("active")
         pipeline, options, day0 = history_pipeline(emu, tmp_path, "hist")
         truths, deliveries, created = {}, {}, set()
         for offset in (0, 1, 3, 15):  # snapshots on days 0, 1, 3 and 15: gaps of 1, 2 and 12 days
@@ -47,9 +56,12 @@ def test_daily_gains_equal_the_truth_over_uneven_gaps(tmp_path) -> None:
         # Posts the history saw from their start (their figures were 0 on day 0): created since, or unpublished.
         fresh = created | {(c, p["id"]) for c in emu.client_ids("active") for p in emu.truth("posts", c)
                            if not p.get("published_at") or p["published_at"][:10] >= day0.date().isoformat()}
+        frames = truth_frames(emu)
         result = run_transforms(pipeline)
         assert not result.failed_errors and not result.warnings, result.summary_lines()
         ms = result.models_schema
+        lifetime = {table: _read(pipeline, f"select * from {ms}.{table}")
+                    for table in ("fct_post_engagement", "fct_lead_magnets", "agg_client_totals")}
         with pipeline.sql_client() as sql:
             rows = sql.execute_sql(
                 f"select client_id, post_id, snapshot_date, previous_snapshot_date, days_since_previous, "
@@ -110,3 +122,27 @@ def test_daily_gains_equal_the_truth_over_uneven_gaps(tmp_path) -> None:
     assert any(c for c, m, d in expected_funnel if (c, m) in created), "no new lead magnet delivered"
     stated = {(c, d): [g or 0, e or 0, n] for c, d, g, e, n in agg if g is not None or n}
     assert stated == expected_agg
+
+    # Lifetime after 15 days: the API's figures at each record's latest snapshot (older posts are read only by
+    # reconciliations); before tracking: the day-0 figures of records older than the history (0 for those it
+    # saw from the start); lifetime = before tracking + every gain since.
+    last_post = {}
+    for client, post, snapshot, *_ in sorted(rows, key=lambda r: r[2]):
+        last_post[(client, post)] = truths[offset_of[snapshot]][(client, post)]
+    last_magnet = {key: deliveries[offset_of[max(days)]][key] for key, days in by_magnet.items()}
+    posts = expected_post_lifetime(frames, day[0], first_seen=truths[0], last_seen=last_post)
+    magnets = expected_lead_magnet_lifetime(frames, day[0], first_seen=deliveries[0], last_seen=last_magnet)
+    _compare(lifetime["fct_post_engagement"], posts, ["client_id", "post_id"], LIFETIME_POST)
+    _compare(lifetime["fct_lead_magnets"], magnets, ["client_id", "lead_magnet_id"], LIFETIME_MAGNET)
+    _compare(lifetime["agg_client_totals"], expected_client_totals(frames, posts, magnets), ["client_id"],
+             LIFETIME_CLIENT)
+    gains = Counter()
+    for client, _, _, _, _, _, gained, _, _ in rows:
+        gains[client] += gained or 0
+    totals = lifetime["agg_client_totals"].set_index("client_id")
+    for client in emu_active:
+        t = totals.loc[client]
+        assert t.impressions == t.impressions_gained_before_tracking + gains[client] > 0
+        assert t.impressions_gained_before_tracking > 0 and gains[client] > 0
+    assert (magnets.deliveries_gained_since_tracking > 0).any()
+    assert (magnets.deliveries_gained_before_tracking > 0).any()

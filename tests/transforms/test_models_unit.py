@@ -19,41 +19,47 @@ def _comments(pipeline) -> dict[tuple[str, str, str], str]:
     with pipeline.sql_client() as c:
         if "duckdb" in pipeline.destination.destination_name:
             rows = c.execute_sql(
-                "select schema_name, table_name, column_name, comment from duckdb_columns() "
-                "where comment is not null")
+                "select schema_name, table_name, column_name, comment from duckdb_columns() where comment is not null"
+            )
         else:
             rows = c.execute_sql(
                 "select n.nspname, cl.relname, a.attname, d.description from pg_description d "
                 "join pg_class cl on cl.oid = d.objoid join pg_namespace n on n.oid = cl.relnamespace "
-                "join pg_attribute a on a.attrelid = cl.oid and a.attnum = d.objsubid")
+                "join pg_attribute a on a.attrelid = cl.oid and a.attnum = d.objsubid"
+            )
     return {(s, t, c): d for s, t, c, d in rows}
 
 
-def test_small_dataset_numbers_tags_and_missing_tables(scratch_pipeline):
-    p = scratch_pipeline
-    load_raw(p, small_raw())
-    r = run_transforms(p)
+def test_small_dataset_numbers_tags_and_missing_tables(small_built):
+    p, r = small_built
     assert not r.failed_errors and not r.warnings and len(r.tests) > 40
     assert not r.models_skipped and sorted(r.models_built) == sorted(f.stem for f in MODEL_FILES)
     assert set(r.missing_raw_tables) == {
-        "post_engagement", "lead_magnet_analytics", "post_engagement_daily", "lead_magnet_analytics_daily",
+        "post_engagement",
+        "lead_magnet_analytics",
+        "post_engagement_daily",
+        "lead_magnet_analytics_daily",
         "_lp_quarantine",
+        "_lp_drift",
     }
     ds, ms = r.dataset_name, r.models_schema
     with p.sql_client() as c:
         post = c.execute_sql(
             f"select comments, messages, people_engaging, keyword_matched_comments, leads_attributed, "
             f"leads_with_email, comment_to_lead_rate, engagement_rate, impressions "
-            f"from {ms}.fct_post_engagement where post_id = 'p1'")
+            f"from {ms}.fct_post_engagement where post_id = 'p1'"
+        )
         assert post == [(2, 1, 3, 1, 2, 1, 0.5, None, None)]
         assert c.execute_sql(f"select count(*) from {ms}.stg_leadpanther__posts")[0][0] == 2  # deleted out
         funnel = c.execute_sql(
             f"select day, linked_posts_published, comments, keyword_matches, leads, leads_with_email "
-            f"from {ms}.fct_lead_funnel order by day")
+            f"from {ms}.fct_lead_funnel order by day"
+        )
         assert [tuple(row[1:]) for row in funnel] == [(1, 0, 0, 0, 0), (0, 2, 1, 2, 1)]
         assert str(funnel[0][0]) == "2025-01-05"  # 23:30 UTC stays on its UTC day
         dim = c.execute_sql(
-            f"select client_id, is_grant_active, can_read_posts from {ms}.dim_clients order by client_id")
+            f"select client_id, is_grant_active, can_read_posts from {ms}.dim_clients order by client_id"
+        )
         assert dim == [("u1", True, True), ("u2", False, False)]
         pii = c.execute_sql(f"select table_schema, table_name, column_name, category from {ms}.pii_columns")
         stored = c.execute_sql(f"select count(*), count(distinct run_id) from {ms}.data_test_results")[0]
@@ -79,8 +85,17 @@ def test_engagement_rate_is_a_ratio_not_a_proportion(scratch_pipeline):
     p = scratch_pipeline
     data = small_raw()
     data["post_engagement"] = [
-        {"client_id": "u1", "_lp_synced_at": "2025-01-10T00:00:00+00:00", "post_id": "p1", "impressions": 3,
-         "reactions": 4, "comments": 2, "reposts": 1, "clicks": 2, "captured_at": "2025-01-09T00:00:00+00:00"}
+        {
+            "client_id": "u1",
+            "_lp_synced_at": "2025-01-10T00:00:00+00:00",
+            "post_id": "p1",
+            "impressions": 3,
+            "reactions": 4,
+            "comments": 2,
+            "reposts": 1,
+            "clicks": 2,
+            "captured_at": "2025-01-09T00:00:00+00:00",
+        }
     ]
     load_raw(p, data)
     r = run_transforms(p)
@@ -89,7 +104,8 @@ def test_engagement_rate_is_a_ratio_not_a_proportion(scratch_pipeline):
     assert rate == [(3.0,)]
     assert not r.failed_errors, r.summary()
     assert [(t.model, t.test, t.failures) for t in r.warnings] == [
-        ("fct_post_engagement", "lp_ratio_above_one(engagement_rate)", 1)], r.summary()
+        ("fct_post_engagement", "lp_ratio_above_one(engagement_rate)", 1)
+    ], r.summary()
 
 
 def test_planted_defects_are_reported_not_raised(scratch_pipeline):
@@ -109,18 +125,23 @@ def test_planted_defects_are_reported_not_raised(scratch_pipeline):
     assert "ERROR lp_primary_key(client_id, post_id) on stg_leadpanther__posts: 1 failing row(s)" in r.summary()
     ms = r.models_schema
     with p.sql_client() as c:
-        assert c.execute_sql(f"select count(*) from {ms}.fct_post_engagement")[0][0] == before.row_counts[
-            "fct_post_engagement"]
+        assert (
+            c.execute_sql(f"select count(*) from {ms}.fct_post_engagement")[0][0]
+            == before.row_counts["fct_post_engagement"]
+        )
         stored = c.execute_sql(
             f"select model, test, severity, status, failures from {ms}.data_test_results "
-            f"where run_id = 'planted-1' and status <> 'pass'")
+            f"where run_id = 'planted-1' and status <> 'pass'"
+        )
     assert ("stg_leadpanther__posts", "lp_primary_key", "error", "fail", 1) in stored
 
     load_raw(p, data)
     assert not run_transforms(p).failed_errors
     with p.sql_client() as c:
-        c.execute_sql(f"update {ms}.fct_lead_funnel set keyword_matches = comments + 1, "
-                      f"keyword_match_rate = 1.5 where comments > 0")
+        c.execute_sql(
+            f"update {ms}.fct_lead_funnel set keyword_matches = comments + 1, "
+            f"keyword_match_rate = 1.5 where comments > 0"
+        )
         c.execute_sql(f"update {ms}.fct_post_engagement set impressions = 1, engagement_rate = 6.0")  # a ratio
         c.execute_sql(f"insert into {ms}.agg_client_daily (client_id, day) values ('nobody', date '2025-01-01')")
         c.execute_sql(f"insert into {ms}.dim_clients (client_id) values ('u1')")
@@ -152,10 +173,8 @@ def test_model_build_failure_raises_transform_error(scratch_pipeline):
     assert "failed to build" in str(err.value) and "not a time" in str(err.value)
 
 
-def test_dbt_artifacts_live_in_the_pipeline_folder(scratch_pipeline):
-    p = scratch_pipeline
-    load_raw(p, small_raw())
-    run_transforms(p)
+def test_dbt_artifacts_live_in_the_pipeline_folder(small_built):
+    p, _ = small_built
     target = dbt_work_dir(p) / "target"
     manifest = json.loads((target / "manifest.json").read_text())
     assert (target / "partial_parse.msgpack").exists()
@@ -168,8 +187,26 @@ def test_dbt_artifacts_live_in_the_pipeline_folder(scratch_pipeline):
         if m["fqn"][1] != "staging":  # only staging reads the raw tables (every ASSUMED field in one place)
             assert not [d for d in m["depends_on"]["nodes"] if d.startswith("source.")], m["name"]
     _assert_rates_classified(manifest)
+    _assert_report_exposure(manifest)
     read = {d for m in models for d in m["depends_on"]["nodes"] if d.startswith("source.")}
     assert {s.rsplit(".", 1)[1] for s in read} == {s["name"] for s in manifest["sources"].values()}
+
+
+def _assert_report_exposure(manifest: dict) -> None:
+    """The report is a dbt exposure that depends on exactly the models its SQL reads (transforms/report.py), and
+    the semantic layer defines the metrics docs/metrics.md lists over a time spine."""
+    import re
+
+    import transforms.report as report
+
+    read = set(re.findall(r"\{s\}\.(\w+)", Path(report.__file__).read_text()))
+    (exposure,) = [e for e in manifest["exposures"].values() if e["name"] == "leadpanther_report"]
+    assert {n.rsplit(".", 1)[1] for n in exposure["depends_on"]["nodes"]} == read
+    spine = [m for m in manifest["nodes"].values() if (m.get("time_spine") or {}).get("standard_granularity_column")]
+    assert [m["name"] for m in spine] == ["metricflow_time_spine"]
+    metrics = {m["name"]: m for m in manifest["metrics"].values()}
+    for name in ("engagement_rate", "email_capture_rate", "deliveries_per_lead_with_email", "keyword_match_rate"):
+        assert metrics[name]["type"] == "ratio" and "NULL when" in metrics[name]["description"], name
 
 
 def _assert_rates_classified(manifest: dict) -> None:
@@ -195,4 +232,7 @@ def _assert_rates_classified(manifest: dict) -> None:
         ("fct_post_engagement", "comment_to_lead_rate"),
         ("fct_lead_funnel", "keyword_match_rate"),
         ("fct_lead_funnel", "email_capture_rate"),
+        ("fct_lead_magnets", "keyword_match_rate"),
+        ("fct_lead_magnets", "email_capture_rate"),
+        ("agg_client_totals", "email_capture_rate"),
     }

@@ -30,6 +30,7 @@ def truth_frames(emu: Any) -> dict[str, pd.DataFrame]:
         [e for e in out["post_engagement"] if (e["client_id"], e["post_id"]) in engaged])
     frames["clients"] = pd.DataFrame(
         [{"client_id": c["user_id"], "grant_status": c["grant"]["status"]} for c in clients])
+    frames["client_records"] = [{"client_id": c["user_id"], "business_name": c.get("business_name")} for c in clients]
     for name, cols in (("posts", ["published_at"]), ("leads", ["created_at"]), ("activity", ["created_at"]),
                        ("lead_magnet_analytics", ["captured_at"]), ("lead_magnets", ["created_at"])):
         for col in cols:
@@ -193,3 +194,88 @@ def expected_client_daily(f: dict[str, pd.DataFrame], snapshot_day: Any) -> pd.D
     gained = ["impressions_gained", "engagements_gained"]  # NULL on a day with no known gain
     return pd.DataFrame([{"client_id": k[0], "day": k[1], **{c: v.get(c, 0) for c in cols},
                           **{c: v.get(c) for c in gained}} for k, v in rows.items()])
+
+
+ENGAGEMENT_FIGURES = ("reactions", "comments", "reposts", "clicks")  # the engagement route's figures summed
+
+
+def engagements_of(e: Any) -> int:
+    return sum(int(e[k]) for k in ENGAGEMENT_FIGURES)
+
+
+def _fresh(day: Any, first_day: Any) -> bool:
+    """The history saw the record from its start (not published/created before its client's first snapshot)."""
+    return day is None or isinstance(day, float) or day >= first_day  # a float is NaN: never published
+
+
+def expected_post_lifetime(f: dict[str, pd.DataFrame], first_day: Any, first_seen: dict | None = None,
+                           last_seen: dict | None = None) -> pd.DataFrame:
+    """Per post: lifetime impressions and engagements (the API's figures at its latest snapshot:
+    `last_seen[(client, post)]`, default the truth now; None without engagement) and what it had gained before
+    tracking began: 0 when it was not published before `first_day`, else its figures at its first snapshot
+    (`first_seen[(client, post)]`, an engagement record; default the latest, i.e. a single run)."""
+    eng = {(e["client_id"], e["post_id"]): e for e in f["post_engagement"].to_dict("records")}
+    eng.update({k: v for k, v in (last_seen or {}).items() if k in eng})
+    rows = []
+    for p in f["posts"].to_dict("records"):
+        key = (p["client_id"], p["id"])
+        e = eng.get(key)
+        row = {"client_id": key[0], "post_id": key[1], "impressions": None, "engagements": None,
+               "impressions_gained_before_tracking": None, "engagements_gained_before_tracking": None}
+        if e is not None:
+            first = (first_seen or {}).get(key, e)
+            fresh = _fresh(p["published_day"], first_day)
+            row.update(impressions=int(e["impressions"]), engagements=engagements_of(e),
+                       impressions_gained_before_tracking=0 if fresh else int(first["impressions"]),
+                       engagements_gained_before_tracking=0 if fresh else engagements_of(first))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def expected_lead_magnet_lifetime(f: dict[str, pd.DataFrame], first_day: Any, first_seen: dict | None = None,
+                                  last_seen: dict | None = None) -> pd.DataFrame:
+    """Per lead magnet: the funnel's event stages over its lifetime, lifetime deliveries (the truth at its latest
+    snapshot, `last_seen[(client, magnet)]`, default now),
+    deliveries made before tracking began (0 when created on or after `first_day`, else its deliveries at its
+    first snapshot, `first_seen[(client, magnet)]`, default the latest) and those since (the difference)."""
+    funnel = expected_lead_funnel(f, first_day)
+    stages = ["comments", "keyword_matches", "leads", "leads_with_email"]
+    sums = funnel.groupby(["client_id", "lead_magnet_id"])[stages].sum().to_dict("index") if len(funnel) else {}
+    analytics = {(a["client_id"], a["lead_magnet_id"]): int(a["deliveries"])
+                 for a in f["lead_magnet_analytics"].to_dict("records")}
+    analytics.update({k: v for k, v in (last_seen or {}).items() if k in analytics})
+    rows = []
+    for m in f["lead_magnets"].to_dict("records"):
+        key = (m["client_id"], m["id"])
+        row = {"client_id": key[0], "lead_magnet_id": key[1],
+               **{s: int(sums.get(key, {}).get(s, 0)) for s in stages}}
+        deliveries = analytics.get(key)
+        before = None
+        if deliveries is not None:
+            before = 0 if _fresh(m["created_day"], first_day) else (first_seen or {}).get(key, deliveries)
+        row.update(deliveries=deliveries, deliveries_gained_before_tracking=before,
+                   deliveries_gained_since_tracking=None if deliveries is None else deliveries - before)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def expected_client_totals(f: dict[str, pd.DataFrame], posts: pd.DataFrame, magnets: pd.DataFrame) -> pd.DataFrame:
+    """Per client (every client served, active grant or not): the per-post and per-lead-magnet lifetime
+    figures summed (None when no record had one), and its leads from the truth."""
+    rows = []
+    for cid in f["clients"].client_id:
+        p, m = posts[posts.client_id == cid], magnets[magnets.client_id == cid]
+        leads = f["leads"][f["leads"].client_id == cid] if len(f["leads"]) else f["leads"]
+
+        def total(frame: pd.DataFrame, col: str) -> int | None:
+            values = [int(v) for v in frame[col] if v is not None and not pd.isna(v)]
+            return sum(values) if values else None
+
+        rows.append({"client_id": cid, "impressions": total(p, "impressions"),
+                     "engagements": total(p, "engagements"),
+                     "impressions_gained_before_tracking": total(p, "impressions_gained_before_tracking"),
+                     "engagements_gained_before_tracking": total(p, "engagements_gained_before_tracking"),
+                     "deliveries": total(m, "deliveries"),
+                     "deliveries_gained_before_tracking": total(m, "deliveries_gained_before_tracking"),
+                     "leads": len(leads), "leads_with_email": sum(_has_email(x) for x in leads.get("email", []))})
+    return pd.DataFrame(rows)

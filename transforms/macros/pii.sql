@@ -23,9 +23,21 @@
     {%- endif -%}
   {%- endfor -%}
   {%- for item in fromjson(env_var('LEADPANTHER_SUSPECTED_PII', '[]')) if item['table'] in by_table -%}
-    {%- set description = 'PII (suspected personal data): ' ~ item['category'] ~ '. A field the API served that '
-        ~ 'the contract does not know, named or shaped like personal data.' -%}
-    {%- do found.append((by_table[item['table']], item['column'], item['category'], description, true)) -%}
+    {%- set category = item['category'] -%}
+    {%- if category == 'unclassified' -%}
+      {%- set description = 'PII (unclassified personal data): a field the API served that the contract does not '
+          ~ 'know, on a route that carries people; the strictest action of the PII policy was applied. Classify it: '
+          ~ '[sources.leadpanther.field_classification] "' ~ item['table'] ~ '.' ~ item['column']
+          ~ '" = "<category>" or "not_personal".' -%}
+    {%- elif category.startswith('suspected_') -%}
+      {%- set description = 'PII (suspected personal data): ' ~ category ~ '. A field the API served that '
+          ~ 'the contract does not know, whose values look like personal data.' -%}
+    {%- else -%}
+      {%- set description = 'PII (personal data): ' ~ category ~ '. A field the contract does not know, classified '
+          ~ 'in field_classification.' -%}
+    {%- endif -%}
+    {%- set suspected = category == 'unclassified' or category.startswith('suspected_') -%}
+    {%- do found.append((by_table[item['table']], item['column'], category, description, suspected)) -%}
   {%- endfor -%}
   {{ return(found) }}
 {%- endmacro %}

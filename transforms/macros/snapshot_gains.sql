@@ -30,3 +30,18 @@ select client_id, min(snapshot_date) as first_snapshot_date
 from {{ snapshots }}
 group by client_id
 {%- endmacro %}
+
+{#- What a record had gained before its tracking began (its first snapshot): the figure there minus the gain
+    stated there, i.e. 0 when the gains count from creation and the whole figure when they are unknown (NULL).
+    So lifetime = gained before tracking + the sum of every gain since: nothing is in two places or in none. -#}
+{% macro gained_before_tracking(figure, gained) -%}
+({{ figure }} - coalesce({{ gained }}, 0))
+{%- endmacro %}
+
+{#- One engagement count from the engagement route's figures (a relation alias or none): reactions + comments
+    (as the engagement route counts them) + reposts + clicks, a missing figure counting 0. -#}
+{% macro engagements(alias=none) -%}
+{%- set p = (alias ~ '.') if alias else '' -%}
+coalesce({{ p }}reactions, 0) + coalesce({{ p }}engagement_comments, 0) + coalesce({{ p }}reposts, 0)
+        + coalesce({{ p }}clicks, 0)
+{%- endmacro %}

@@ -7,6 +7,9 @@ analytics overlap the list scans instead of following them, and every client's r
 
 A client-route's analytics end as one `sync_runs` row: ok, skipped (missing scope, or a route this API does
 not have: its first records all answer 404 while the list says they exist) or failed.
+
+Over ~300 lines because the feed, its workers and the per-client-route outcome share one lock and one
+lifecycle (started by the scans, drained before the run's log closes); split apart they would pass it around.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ..settings import (
     ENGAGED_POST_STATUSES,
     SNAPSHOT_DATE,
 )
-from .arrow_items import build_table, dlt_item
+from .arrow_items import build_table, dlt_item, suspected_only
 from .client import CallStats, LeadPantherClient
 from .errors import AuthenticationError, LeadPantherError, NotFoundError, PermissionDeniedError
 from .pii import PiiPolicy
@@ -88,7 +91,7 @@ class AnalyticsFetcher:
         self.workers = 2 * max_concurrency  # some wait on an unconfirmed route's probe: they hold no slot
         self.tables: set[str] = set()  # output tables this run loads (set by the source)
         self.today = log.synced_at.astimezone(UTC).date().isoformat()
-        self._builders = {r: TableBuilder(r, policy, log.synced_at) for r in ANALYTICS_PARENTS}
+        self._builders = {r: TableBuilder(r, policy, log.synced_at, log.drift) for r in ANALYTICS_PARENTS}
         self._tasks: queue.Queue[tuple[Feed, str]] = queue.Queue(maxsize=TASK_QUEUE)
         self._out: dict[str, queue.Queue[Any]] = {}
         self._cond = threading.Condition()
@@ -283,15 +286,14 @@ class AnalyticsFetcher:
         built = build_table(self._builders[feed.resource], records, feed.client_id, feed.status, self.log)
         if built is None:
             return
-        table, suspected = built
+        table, hints = built
         if feed.resource in self.tables:
-            self._put(feed.resource, dlt_item(table, suspected))
+            self._put(feed.resource, dlt_item(table, hints))
         daily = DAILY_TABLES[feed.resource]
         if daily in self.tables:
             day = pa.array([datetime.fromisoformat(self.today).date()] * table.num_rows, pa.date32())
-            if suspected:
-                self.log.add_suspected(daily, suspected)
-            self._put(daily, dlt_item(table.append_column(SNAPSHOT_DATE, day), suspected))
+            self.log.add_suspected(daily, suspected_only(hints))
+            self._put(daily, dlt_item(table.append_column(SNAPSHOT_DATE, day), hints))
 
     def _put(self, table: str, item: Any) -> None:
         out = self._out_queue(table)

@@ -13,7 +13,9 @@ import dlt
 import orjson
 import pyarrow as pa
 
-from .records import TableBuilder, pii_hint
+from ..settings import PII_CATEGORY_HINT
+from .pii import SUSPECTED_PREFIX
+from .records import BuiltPage, TableBuilder, pii_hint
 from .sync_log import RouteStatus, SyncLog
 
 BATCH_ROWS = 5_000  # rows per Arrow table a client-route builds: bounds memory per scan
@@ -31,27 +33,46 @@ def build_items(
 
 
 def build_table(
-    builder: TableBuilder, records: list[Any], client_id: str | None, status: RouteStatus, log: SyncLog
-) -> tuple[pa.Table, dict[str, str]] | None:
-    """(table, suspected PII columns) of a client-route's records; bad records go to the quarantine."""
+    builder: TableBuilder, records: list[Any], client_id: str | None, status: RouteStatus | None, log: SyncLog
+) -> tuple[pa.Table, dict[str, dict[str, Any]]] | None:
+    """(table, column hints of its new columns) of a client-route's records; bad records and values go to the
+    quarantine."""
     page = builder.build(records, client_id)
     if page.quarantined:
-        status.quarantined += len(page.quarantined)
+        if status is not None:
+            status.quarantined += len(page.quarantined)
         log.add_quarantine(page.quarantined)
     if page.table is None:
         return None
-    status.rows += page.table.num_rows
-    if page.suspected:
-        log.add_suspected(builder.table, page.suspected)
-    return page.table, page.suspected
+    if status is not None:
+        status.rows += page.table.num_rows
+    hints = item_hints(page)
+    log.add_suspected(builder.table, suspected_only(hints))
+    return page.table, hints
 
 
-def dlt_item(table: pa.Table, suspected: dict[str, str]) -> Any:
-    """The table, with PII hints on the columns that look like personal data (if any)."""
-    if not suspected:
+def item_hints(page: BuiltPage) -> dict[str, dict[str, Any]]:
+    """dlt hints of a page's new columns: PII tags (unclassified, classified, suspected) and variant types."""
+    hints = {column: pii_hint(category) for column, category in page.suspected.items()}
+    for column, hint in page.hints.items():
+        hints.setdefault(column, {}).update(hint)
+    return hints
+
+
+def suspected_only(hints: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """column -> category of the columns tagged only because their values look personal (suspected_*)."""
+    return {
+        column: str(hint[PII_CATEGORY_HINT])
+        for column, hint in hints.items()
+        if str(hint.get(PII_CATEGORY_HINT, "")).startswith(SUSPECTED_PREFIX)
+    }
+
+
+def dlt_item(table: pa.Table, hints: dict[str, dict[str, Any]]) -> Any:
+    """The table, with the hints of its new columns (if any)."""
+    if not hints:
         return table
-    hints = dlt.mark.make_hints(columns=[{"name": c, **pii_hint(cat)} for c, cat in suspected.items()])
-    return dlt.mark.with_hints(table, hints)
+    return dlt.mark.with_hints(table, dlt.mark.make_hints(columns=[{"name": c, **h} for c, h in hints.items()]))
 
 
 def coalesce(items: Iterator[Any], min_rows: int) -> Iterator[Any]:

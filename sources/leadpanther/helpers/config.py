@@ -6,10 +6,9 @@ import ipaddress
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from ..settings import ALL_RESOURCES, API_KEY_PREFIX, MAX_PAGE_SIZE
+from ..settings import ALL_RESOURCES, API_KEY_PREFIX, MAX_PAGE_SIZE, MODES
 from .errors import ConfigError
 
-MODES = ("auto", "quick", "reconcile")
 SECRET_HINT = "set [sources.leadpanther] api_key in .dlt/secrets.toml or the env var SOURCES__LEADPANTHER__API_KEY"
 
 

@@ -1,7 +1,10 @@
 """The `LeadPantherError` family.
 
-Every error carries the `request_id` LeadPanther returned (support asks for it) and never the API key: error
-texts are built only from the status, the route template, the client id and the body's `message`.
+The base and the source's own errors live here; the run's (`pipelines/errors.py`: a dlt step failed, the
+destination is unavailable) and the models' (`transforms/errors.py`) derive from the same base, so a caller
+catches one family. Every error carries the `request_id` LeadPanther returned (support asks for it) and never
+the API key: error texts are built only from the status, the route template, the client id and the body's
+`message`.
 """
 
 from __future__ import annotations
@@ -96,24 +99,6 @@ class OffsetDriftError(LeadPantherError):
     hint = "the client's data changed too fast while paging; the next run retries it"
 
 
-class StepFailedError(LeadPantherError):
-    """dlt's extract, normalize or load step failed for a reason this connector did not anticipate."""
-
-    hint = (
-        "nothing of this run was committed and cursors did not move; re-run, and if it persists report the "
-        "message with the run's sync_runs rows"
-    )
-
-
-class DestinationUnavailableError(LeadPantherError):
-    """The destination refused the connection (server down, wrong port or credentials). Nothing of this run
-    was loaded; what was extracted, if anything, stays in the pipeline folder and the next run loads it."""
-
-
-class DestinationLockedError(DestinationUnavailableError):
-    """The DuckDB file is held by another process (the duckdb CLI, a BI tool, another run) past the wait."""
-
-
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:
     """`exc` and its causes, outermost first (dlt wraps the exception that says what really happened)."""
     seen: list[BaseException] = []
@@ -122,10 +107,3 @@ def exception_chain(exc: BaseException) -> Iterator[BaseException]:
         seen.append(current)
         yield current
         current = current.__cause__ or current.__context__
-
-
-class TransformError(LeadPantherError):
-    """A dbt model could not be built (SQL error, broken contract, destination refused). Data tests never
-    raise this: their results are reported. The load it follows stays committed."""
-
-    hint = "the load is committed; see the model's error above, fix it, then run `leadpanther-elt transform`"

@@ -14,6 +14,9 @@ So a scan (one client, one route):
   rows there are the ones expected (the last rows it saw, or a row older than the analytics window); if
   not (rows deleted or inserted before), or if the order turns out violated, it falls back to a full scan
   from offset 0 and filters.
+
+Over ~300 lines because these cases are one state machine over one scan's position, anchor and seen ids;
+split by case, each part would need the whole state.
 """
 
 from __future__ import annotations
@@ -213,16 +216,18 @@ class Scan:
                     emit.append(record)
                 elif _at_or_after(created, spec.young_floor):
                     young.append(record)
+            # This page's wanted rows are handed out before an order check can restart the scan: they are in
+            # `seen` now, so a restart would skip them (and lose them) if they were dropped here.
+            if emit or young:
+                self.outcome.rows_emitted += len(emit)
+                yield ScanBatch(emit, young)
             if early_stop and tracker.order not in (NEWEST_FIRST, UNKNOWN):
                 return "order"
             if from_tail and tracker.order not in (OLDEST_FIRST, UNKNOWN):
                 return "order"
-            if emit or young:
-                self.outcome.rows_emitted += len(emit)
-                yield ScanBatch(emit, young)
             offset = ask + len(rows)
             if rows:
-                tail = ids[-PAGE_OVERLAP:]
+                tail = _overlap(ids, spec.page_size if has_more else None)
             if not has_more or not rows:
                 if not early_stop:
                     self.outcome.end_offset, self.outcome.tail_ids = offset, tuple(tail)
@@ -338,6 +343,14 @@ def _at_or_after(value: datetime | None, floor: datetime | None) -> bool:
 
 def _earliest(*values: datetime | None) -> datetime | None:
     return min((v for v in values if v is not None), default=None)
+
+
+def _overlap(ids: list[str], page_size: int | None) -> list[str]:
+    """The last PAGE_OVERLAP ids of a page, to re-read at the head of the next one; with more pages to come
+    (`page_size` given), fewer when the pages are too short for the re-read to leave room for a new row
+    (page_size 1 or 2, or an API serving shorter pages than asked): else the scan would never advance."""
+    keep = PAGE_OVERLAP if page_size is None else min(PAGE_OVERLAP, len(ids) - 1, page_size - 1)
+    return ids[len(ids) - keep :] if keep > 0 else []
 
 
 def _anchor(ids: list[str], tail: list[str]) -> int | None:

@@ -138,7 +138,7 @@ class ScanRunner:
         status = self.log.start(resource, client_id, plan.run_mode)
         scan = Scan(self.client, plan.spec)
         status.live = scan.outcome.stats  # progress lines read pages from it while the scan runs
-        builder = TableBuilder(resource, self.policy, self.log.synced_at)
+        builder = TableBuilder(resource, self.policy, self.log.synced_at, self.log.drift)
         buffer: list[Any] = []
         gate = self._overlap_gate(plan, previous, feed)
         edge = EdgeTracker(self.planner.rules.lookback) if feed is not None and not plan.spec.from_tail else None

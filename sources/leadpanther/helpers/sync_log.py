@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from ..settings import SYNC_RUNS_COLUMNS
 from .client import CallStats
+from .drift import DriftLog
 from .errors import LeadPantherError
 from .records import ARROW_TYPES, QuarantinedRecord
 
@@ -67,6 +68,7 @@ class SyncLog:
     quarantine: list[QuarantinedRecord] = field(default_factory=list)
     suspected_pii: dict[tuple[str, str], str] = field(default_factory=dict)
     pii_policy: dict[str, str] = field(default_factory=dict)  # effective action per category, for the summary
+    drift: DriftLog = field(default_factory=DriftLog)  # new fields, conversions, set-aside values (drift.py)
     fatal: LeadPantherError | None = None
     # background work to stop when the run ends, whatever happened (started scans dlt never consumed)
     cleanups: list[Callable[[], None]] = field(default_factory=list)

@@ -61,7 +61,24 @@ conversions as (
 ),
 
 engagement as (
-    select * from {{ ref('stg_leadpanther__post_engagement') }} as stg_leadpanther__post_engagement
+    select
+        *,
+        {{ leadpanther.engagements() }} as engagements
+    from {{ ref('stg_leadpanther__post_engagement') }} as stg_leadpanther__post_engagement
+),
+
+-- each post's first daily snapshot: when its tracking began and what it had gained before
+tracking_start as (
+    select
+        client_id,
+        post_id,
+        snapshot_date as tracked_since,
+        {{ leadpanther.gained_before_tracking('impressions', 'impressions_gained') }}
+            as impressions_gained_before_tracking,
+        {{ leadpanther.gained_before_tracking('engagements', 'engagements_gained') }}
+            as engagements_gained_before_tracking
+    from {{ ref('fct_post_engagement_daily') }} as fct_post_engagement_daily
+    where previous_snapshot_date is null
 ),
 
 joined as (
@@ -87,7 +104,11 @@ joined as (
         engagement.engagement_comments,
         engagement.reposts,
         engagement.clicks,
-        engagement.captured_at as engagement_captured_at
+        engagement.engagements,
+        engagement.captured_at as engagement_captured_at,
+        tracking_start.tracked_since,
+        tracking_start.impressions_gained_before_tracking,
+        tracking_start.engagements_gained_before_tracking
     from posts
     inner join clients on posts.client_id = clients.client_id
     left join activity_per_post
@@ -98,14 +119,14 @@ joined as (
         on posts.client_id = conversions.client_id and posts.post_id = conversions.post_id
     left join engagement
         on posts.client_id = engagement.client_id and posts.post_id = engagement.post_id
+    left join tracking_start
+        on posts.client_id = tracking_start.client_id and posts.post_id = tracking_start.post_id
 ),
 
 final as (
     select
         *,
-        {{ leadpanther.safe_ratio(
-            'coalesce(reactions, 0) + coalesce(engagement_comments, 0) + coalesce(reposts, 0) + coalesce(clicks, 0)',
-            'impressions') }} as engagement_rate,
+        {{ leadpanther.safe_ratio('engagements', 'impressions') }} as engagement_rate,
         {{ leadpanther.safe_ratio('commenters_converted', 'commenters') }} as comment_to_lead_rate
     from joined
 )

@@ -8,11 +8,12 @@ fields as (
         table_name,
         client_id,
         record_id,
+        field_name,
         reason,
         raw_record,
         quarantined_at,
         row_number() over (
-            partition by run_id, table_name order by quarantined_at, client_id, record_id, reason
+            partition by run_id, table_name order by quarantined_at, client_id, record_id, field_name, reason
         ) as quarantine_seq
     from base
 ),
