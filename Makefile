@@ -6,7 +6,12 @@ STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys;print(hash
 # The optional Dagster and metrics extras: installed for `make test` (their tests must run), not for `make run`.
 DAGSTER_STAMP := $(subst .installed-,.dagster-,$(STAMP))
 
-.PHONY: setup setup-dagster run demo test lint bench soak clean
+# Snowflake and BigQuery stand-ins (fakesnow, dbt-snowflake, dbt-bigquery) in their own venv: fakesnow pins a
+# sqlglot that conflicts with the project's. `make test` runs tests/warehouses/ there.
+WH_VENV  := .venv-warehouses
+WH_STAMP := $(WH_VENV)/.installed-$(shell cat requirements/warehouses.txt pyproject.toml | $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:12])')
+
+.PHONY: setup setup-dagster setup-warehouses run demo test lint bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +29,16 @@ $(DAGSTER_STAMP): $(STAMP)
 
 setup-dagster: $(DAGSTER_STAMP)
 
+$(WH_STAMP): requirements/warehouses.txt pyproject.toml
+	$(PYTHON) -m venv $(WH_VENV)
+	$(WH_VENV)/bin/pip install --quiet --upgrade pip
+	$(WH_VENV)/bin/pip install --quiet --no-compile -r requirements/warehouses.txt
+	$(WH_VENV)/bin/pip install --quiet --no-compile --no-deps -e .
+	rm -f $(WH_VENV)/.installed-*
+	touch $(WH_STAMP)
+
+setup-warehouses: $(WH_STAMP)
+
 ## The main job: the real sync when an API key is configured, otherwise the demo (emulator -> DuckDB).
 run: setup
 	$(BIN)/leadpanther-elt start
@@ -35,10 +50,11 @@ demo: setup
 ## (pytest-xdist; a test file stays on one worker, so its module fixtures load once): much of a test's time is
 ## spent waiting on dbt's child process, the emulator or PostgreSQL. TEST_WORKERS=0 runs them in one process.
 TEST_WORKERS ?= 2
-test: setup setup-dagster
+test: setup setup-dagster setup-warehouses
 	bash scripts/ensure-test-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20
+	$(WH_VENV)/bin/python -m pytest tests/warehouses --durations=5
 
 lint: setup
 	$(BIN)/ruff check .

@@ -19,6 +19,8 @@ import dlt
 
 from sources.leadpanther.settings import DELETED_AT, SYNC_RUNS_TABLE, SYNCED_AT
 
+from .sql_dialects import existing_tables
+
 FULL_SCAN_MODES = ("initial", "reconcile")
 
 
@@ -59,14 +61,6 @@ def _last_full_scans(runs: str, table: str, load_ids: Sequence[str] | None) -> s
     if load_ids is not None:
         scope = f" HAVING max(CASE WHEN _dlt_load_id IN ({load_id_list(load_ids)}) THEN 1 ELSE 0 END) = 1"
     return f"SELECT client_id, {full_at} AS full_at FROM {runs} WHERE resource = '{table}' GROUP BY client_id{scope}"
-
-
-def existing_tables(sql) -> set[str]:
-    rows = sql.execute_sql(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-        sql.dataset_name,
-    )
-    return {r[0] for r in rows or []}
 
 
 def loaded_clients(sql, load_ids: Sequence[str]) -> str:

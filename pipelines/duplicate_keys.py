@@ -16,7 +16,8 @@ import dlt
 
 from sources.leadpanther.settings import PRIMARY_KEYS, SYNC_RUNS_TABLE, SYNCED_AT
 
-from .deletions import existing_tables, loaded_clients
+from .deletions import loaded_clients
+from .sql_dialects import existing_tables
 
 KEEP_TABLE = "_lp_duplicate_keep"
 

@@ -16,7 +16,7 @@ import dlt
 
 from sources.leadpanther.settings import SYNC_RUNS_TABLE
 
-from .deletions import existing_tables
+from .sql_dialects import existing_tables
 
 
 def prune_sync_runs(pipeline: dlt.Pipeline, retention_days: int, now: datetime) -> int:

@@ -61,7 +61,7 @@ def loaded_rows(pipeline: dlt.Pipeline, table: str, include_deleted: bool = Fals
         qualified = sql.make_qualified_table_name(table)
         where = "" if include_deleted or "_lp_deleted_at" not in columns else " WHERE _lp_deleted_at IS NULL"
         with sql.execute_query(f"SELECT * FROM {qualified}{where}") as cursor:
-            names = [d[0] for d in cursor.description]
+            names = [d[0].lower() for d in cursor.description]  # Snowflake reports them folded to upper case
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 

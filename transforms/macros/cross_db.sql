@@ -68,3 +68,17 @@
 {% macro bigquery__days_between(start_date, end_date) -%}
   date_diff({{ end_date }}, {{ start_date }}, day)
 {%- endmacro %}
+
+{#- A raw column's name quoted as the warehouse stores it. dlt folds names to upper case on Snowflake
+    (CLIENT_ID), where a quoted "client_id" is another, absent column; elsewhere dlt's names are as written. -#}
+{% macro lp_quote(name) -%}
+  {{ return(adapter.dispatch('lp_quote', 'leadpanther')(name)) }}
+{%- endmacro %}
+
+{% macro default__lp_quote(name) -%}
+  {{ return(adapter.quote(name)) }}
+{%- endmacro %}
+
+{% macro snowflake__lp_quote(name) -%}
+  {{ return(adapter.quote(name | upper)) }}
+{%- endmacro %}

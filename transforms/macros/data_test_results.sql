@@ -49,6 +49,8 @@
   )
 {%- endmacro %}
 
+{#- A string literal; the quote escaped as the warehouse wants it ('' in most, \' on BigQuery: dbt's
+    per-adapter escape_single_quotes). -#}
 {% macro sql_literal(value) -%}
-  {%- if value is none -%}null{%- else -%}'{{ value | string | replace("'", "''") }}'{%- endif -%}
+  {%- if value is none -%}null{%- else -%}'{{ dbt.escape_single_quotes(value | string) }}'{%- endif -%}
 {%- endmacro %}

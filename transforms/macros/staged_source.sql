@@ -13,10 +13,10 @@
     (select
     {%- for name, data_type in contract %}
       {% if present is none or name in present -%}
-        cast({{ adapter.quote(name) }} as {{ leadpanther.lp_type(data_type) }})
+        cast({{ leadpanther.lp_quote(name) }} as {{ leadpanther.lp_type(data_type) }})
       {%- else -%}
         cast(null as {{ leadpanther.lp_type(data_type) }})
-      {%- endif %} as {{ adapter.quote(name) }}{{ ',' if not loop.last }}
+      {%- endif %} as {{ leadpanther.lp_quote(name) }}{{ ',' if not loop.last }}
     {%- endfor %}
     {% if present is not none and present | length == 0 -%}
     where 1 = 0

@@ -16,7 +16,7 @@ fields as (
         error_code,
         error_message,
         request_id,
-        {{ adapter.quote('rows') }} as rows_loaded,
+        {{ leadpanther.lp_quote('rows') }} as rows_loaded,
         pages,
         requests,
         retries,
