@@ -10,6 +10,8 @@ URLs, 8 in flight (`python -m bench.http_clients`): per request 0.06 ms of CPU w
 httpcore, 0.45/0.65 ms httpx's transport (what this client used), 0.53/0.83 ms httpx.Client. libcurl parses
 HTTP, decodes gzip and waits on sockets in C without the GIL, so the threads that parse pages and build Arrow
 tables meanwhile run.
+
+Longer than ~300 lines because the libcurl handle pool, its retries and its error mapping are one unit.
 """
 
 from __future__ import annotations
