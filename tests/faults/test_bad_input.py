@@ -7,7 +7,7 @@ Properties, for every generated page:
 * every distinct record served on a route that completed is either loaded or in `_lp_quarantine` with a
   reason (nothing silently dropped); a route that could not complete is `failed` with a message.
 
-More examples: LP_FAULT_EXAMPLES=500 pytest tests/faults/test_bad_input.py (the soak command).
+More examples and shrinking: `make soak` (LP_FAULT_EXAMPLES=500 make soak for more).
 """
 
 from __future__ import annotations
