@@ -8,7 +8,6 @@ the file on disk differs (`--check` exits 1 instead of writing).
 
 from __future__ import annotations
 
-import argparse
 import ast
 import inspect
 import sys
@@ -23,6 +22,7 @@ from sources.leadpanther.configuration import (
     SyncRunsRetentionConfiguration,
 )
 from sources.leadpanther.settings import PII_CATALOG, PII_POLICIES
+from transforms.generated_file import generated_file_main
 
 from .destination import DuckDbSettings
 
@@ -115,19 +115,14 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page differs instead of writing it")
-    args = parser.parse_args(argv)
-    text = render()
-    current = CONFIGURATION_MD.read_text(encoding="utf-8") if CONFIGURATION_MD.exists() else ""
-    if current == text:
-        return 0
-    if args.check:
-        print(f"{CONFIGURATION_MD} differs from the configspecs: run `python -m pipelines.configuration_md`")
-        return 1
-    CONFIGURATION_MD.write_text(text, encoding="utf-8")
-    print(f"wrote {CONFIGURATION_MD}")
-    return 0
+    return generated_file_main(
+        argv,
+        description=__doc__.split("\n")[0],
+        path=CONFIGURATION_MD,
+        render=render,
+        module="pipelines.configuration_md",
+        source="the configspecs",
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ tests/transforms/test_sources_yml.py fails when the file on disk differs from wh
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import yaml
 
 from sources.leadpanther import settings as s
+from transforms.generated_file import generated_file_main
 
 SOURCES_YML = Path(__file__).parent / "models" / "sources.yml"
 SOURCE_NAME = "leadpanther"
@@ -108,20 +108,14 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if sources.yml differs instead of writing it")
-    args = parser.parse_args(argv)
-    text = render()
-    current = SOURCES_YML.read_text() if SOURCES_YML.exists() else ""
-    if args.check:
-        if current != text:
-            print(f"{SOURCES_YML} differs from settings.py: run `python -m transforms.sources_yml`")
-            return 1
-        return 0
-    if current != text:
-        SOURCES_YML.write_text(text)
-        print(f"wrote {SOURCES_YML}")
-    return 0
+    return generated_file_main(
+        argv,
+        description=__doc__.split("\n")[0],
+        path=SOURCES_YML,
+        render=render,
+        module="transforms.sources_yml",
+        source="settings.py",
+    )
 
 
 if __name__ == "__main__":

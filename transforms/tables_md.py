@@ -7,11 +7,11 @@ only the explanations below are prose. A test fails when the page on disk differ
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from sources.leadpanther import settings as s
+from transforms.generated_file import generated_file_main
 from transforms.sources_yml import COLUMN_DESCRIPTIONS, TABLE_DESCRIPTIONS
 
 TABLES_MD = Path(__file__).resolve().parent.parent / "docs" / "tables.md"
@@ -95,19 +95,14 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page differs instead of writing it")
-    args = parser.parse_args(argv)
-    text = render()
-    current = TABLES_MD.read_text(encoding="utf-8") if TABLES_MD.exists() else ""
-    if current == text:
-        return 0
-    if args.check:
-        print(f"{TABLES_MD} differs from settings.py: run `python -m transforms.tables_md`")
-        return 1
-    TABLES_MD.write_text(text, encoding="utf-8")
-    print(f"wrote {TABLES_MD}")
-    return 0
+    return generated_file_main(
+        argv,
+        description=__doc__.split("\n")[0],
+        path=TABLES_MD,
+        render=render,
+        module="transforms.tables_md",
+        source="settings.py",
+    )
 
 
 if __name__ == "__main__":
