@@ -14,9 +14,9 @@ import pyarrow as pa
 import pytest
 
 from sources.leadpanther.settings import raw_tables
+from tests.conftest import PG_URL, drop_pg_schemas
 
 FIXTURES = Path(__file__).parent / "fixtures"
-PG_URL = "postgresql://postgres:postgres@127.0.0.1:5432/test"
 ARROW_TYPES = {
     "text": pa.string(),
     "json": pa.string(),
@@ -56,15 +56,7 @@ def small_raw() -> dict[str, list[dict]]:
     return json.loads((FIXTURES / "raw_small.json").read_text())
 
 
-def pg_drop(dataset: str) -> None:
-    import psycopg2
-
-    con = psycopg2.connect(PG_URL)
-    con.autocommit = True
-    with con.cursor() as cur:
-        for sch in (dataset, f"{dataset}_models", f"{dataset}_staging"):
-            cur.execute(f'DROP SCHEMA IF EXISTS "{sch}" CASCADE')
-    con.close()
+pg_drop = drop_pg_schemas  # the transforms tests' name for it: one way to drop a dataset's schemas
 
 
 DESTINATIONS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
