@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pipelines.exit_codes import ExitCode
+from pipelines.query import format_table as query_table
 
 
 def add_metrics_args(p: argparse.ArgumentParser) -> None:
@@ -51,9 +52,7 @@ def _cell(value: Any) -> str:
 
 def format_table(columns: list[str], rows: list[tuple]) -> str:
     """An aligned text table: integers as integers, ratios to 4 decimals, NULL as NULL (not 0 or blank)."""
-    cells = [columns, *([_cell(v) for v in row] for row in rows)]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
+    return query_table(columns, rows, cell=_cell)
 
 
 def _split(value: str | None) -> list[str]:

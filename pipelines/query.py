@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import decimal
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool)
 
 
-def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Columns aligned like a terminal table: numbers right-aligned, everything else left-aligned."""
-    cells = [[format_value(v) for v in row] for row in rows]
+def format_table(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], cell: Callable[[Any], str] = format_value
+) -> str:
+    """Columns aligned like a terminal table: numbers right-aligned, everything else left-aligned; each value
+    spelled by `cell` (`query` and `metrics` differ only in how they spell a value)."""
+    cells = [[cell(v) for v in row] for row in rows]
     widths = [max([len(name), *(len(r[i]) for r in cells)]) for i, name in enumerate(columns)]
     numeric = [all(_is_number(row[i]) or row[i] is None for row in rows) and bool(rows) for i in range(len(columns))]
 
