@@ -104,7 +104,7 @@ def raw_tables_asset(specs: Sequence[AssetSpec], partitions: StaticPartitionsDef
             "run_id": result.log.run_id,
             "requests": sum(s.requests for s in statuses),
             "client_routes_skipped_or_failed": sum(1 for s in statuses if s.status in ("skipped", "failed")),
-            "exit_code": result.exit_code,
+            "exit_code": int(result.exit_code),  # an IntEnum; Dagster stores plain values
         }
         if result.exit_code in (ExitCode.FAILED, ExitCode.CONFIG):
             raise Failure(description=f"shard {shard}: {result.error}", metadata=run_metadata)

@@ -82,3 +82,17 @@
 {% macro snowflake__lp_quote(name) -%}
   {{ return(adapter.quote(name | upper)) }}
 {%- endmacro %}
+
+{#- A set union without duplicates. BigQuery has no bare UNION: it wants UNION DISTINCT, which the others
+    read alike but Snowflake does not take. -#}
+{% macro lp_union() -%}
+  {{ return(adapter.dispatch('lp_union', 'leadpanther')()) }}
+{%- endmacro %}
+
+{% macro default__lp_union() -%}
+  union
+{%- endmacro %}
+
+{% macro bigquery__lp_union() -%}
+  union distinct
+{%- endmacro %}

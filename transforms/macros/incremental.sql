@@ -54,7 +54,7 @@ where _lp_synced_at >= {{ since }} or _lp_deleted_at >= {{ since }}
   {%- set query -%}
     select client_id from ({{ leadpanther.lp_changed_rows('clients', ['client_id'], since) }}) as changed_clients
     where client_id is not null
-    union
+    {{ leadpanther.lp_union() }}
     select changed.client_id
     from ({{ leadpanther.lp_changed_rows(snapshots_table, ['client_id', 'snapshot_date'], since) }}) as changed
     left join ({{ history_start_sql }}) as history_start on changed.client_id = history_start.client_id
@@ -74,12 +74,12 @@ where _lp_synced_at >= {{ since }} or _lp_deleted_at >= {{ since }}
 {% macro lp_records_to_rebuild(record, changes, clients, snapshots) -%}
   {%- for change in changes %}
     {{ change }}
-    {{ 'union' if not loop.last }}
+    {{ leadpanther.lp_union() if not loop.last }}
   {%- endfor %}
   {%- if clients %}
-    union
+    {{ leadpanther.lp_union() }}
     select client_id, {{ record }} from {{ snapshots }} where client_id in ({{ leadpanther.lp_in_list(clients) }})
-    union
+    {{ leadpanther.lp_union() }}
     select client_id, {{ record }} from {{ this }} where client_id in ({{ leadpanther.lp_in_list(clients) }})
   {%- endif %}
 {%- endmacro %}

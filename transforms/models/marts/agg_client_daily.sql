@@ -58,13 +58,13 @@ deliveries as (
 
 spine as (
     select client_id, day from posts
-    union
+    {{ leadpanther.lp_union() }}
     select client_id, day from activity
-    union
+    {{ leadpanther.lp_union() }}
     select client_id, day from leads
-    union
+    {{ leadpanther.lp_union() }}
     select client_id, day from engagement_gains
-    union
+    {{ leadpanther.lp_union() }}
     select client_id, day from deliveries
 ),
 

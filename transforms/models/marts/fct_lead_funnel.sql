@@ -27,7 +27,7 @@ magnet_comments as (
     inner join {{ ref('stg_leadpanther__activity') }} as activity
         on links.client_id = activity.client_id and links.post_id = activity.post_id
     where activity.source = 'comments'
-    union
+    {{ leadpanther.lp_union() }}
     select client_id, lead_magnet_id, activity_id
     from {{ ref('stg_leadpanther__activity') }} as stg_leadpanther__activity
     where source = 'comments' and lead_magnet_id is not null
@@ -78,11 +78,11 @@ deliveries as (
 
 spine as (
     select client_id, lead_magnet_id, day from posts_published
-    union
+    {{ leadpanther.lp_union() }}
     select client_id, lead_magnet_id, day from comments
-    union
+    {{ leadpanther.lp_union() }}
     select client_id, lead_magnet_id, day from leads
-    union
+    {{ leadpanther.lp_union() }}
     select client_id, lead_magnet_id, day from deliveries
 ),
 
