@@ -1,4 +1,4 @@
-"""`leadpanther-elt`: run, demo, start, check, transform, dbt, report, query.
+"""`leadpanther-elt`: run, demo, start, check, transform, dbt, report, query, metrics.
 
 A thin layer: argparse, then one call per command into the modules that do the work (`run`, `demo`,
 `check`, `transforms`, `query`). Exit codes are `exit_codes.ExitCode` (README "Exit codes" is tested
