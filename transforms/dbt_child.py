@@ -2,18 +2,30 @@
 
 Why a process: dbt-duckdb keeps its DuckDB connection for the life of the process, and DuckDB lets one
 process write a file; in a child the file is free again as soon as dbt is done, for the report, a later
-load or a BI tool. The parent (`runner.py`) sends the dbt arguments on stdin and the credentials in the
-child's environment (never on the command line); the child writes what `dbtRunner.invoke` returned, per
-node, as JSON to the file the parent named.
+load or a BI tool.
 
-    python -m transforms.dbt_child < request.json
+Why a fork server: importing dbt costs about 4 s of CPU on a 2-core machine, more than a partial-parse
+`dbt build` of a small dataset. `python -m transforms.dbt_child` imports dbt once and then serves commands:
+each is a fresh fork of the server (a clean dbt; the DuckDB file freed when it exits), which matters to a
+process that runs dbt more than once (the demo's weeks, `bench.history`, the tests). The server holds no
+thread, connection or credential, and it runs nothing of the caller's own (unlike `multiprocessing`, whose
+children re-run the caller's main script).
+
+Protocol, one JSON line each way on the server's stdin and stdout: the parent (`runner.py`) sends
+{project_dir, args, outcome_path, output_path, env}; the server forks, answers {"pid": ...}, and when the
+fork ended {"exit_code": ...}. The fork takes `env` as its whole environment (credentials travel through the
+pipe, never on a command line or on disk), writes what dbt printed to `output_path` (the parent copies it to
+its own stderr) and what `dbtRunner.invoke` returned, per node, as JSON to `outcome_path`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +67,55 @@ def invoke(project_dir: str, args: list[str]) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    request = json.load(sys.stdin)
+def serve_one(request: dict[str, Any]) -> int:
+    """In the fork: this environment, dbt's output to the parent's file, one dbt command."""
+    os.environ.clear()
+    os.environ.update(request["env"])
+    with open(request["output_path"], "wb") as output:
+        os.dup2(output.fileno(), 1)
+        os.dup2(output.fileno(), 2)
     outcome = invoke(request["project_dir"], request["args"])
     Path(request["outcome_path"]).write_text(json.dumps(outcome, default=str), encoding="utf-8")
     return 0 if outcome["success"] else 1
 
 
+def _answer(channel: Any, message: dict[str, Any]) -> None:
+    channel.write(json.dumps(message) + "\n")
+    channel.flush()
+
+
+def serve() -> int:
+    """The server: dbt imported once, then one fork per request line until stdin closes."""
+    import dbt.cli.main  # noqa: F401  (the import every fork inherits)
+
+    for adapter in ("dbt.adapters.duckdb", "dbt.adapters.postgres"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(adapter)
+    channel = sys.stdout
+    for line in sys.stdin:
+        request = json.loads(line)
+        if not hasattr(os, "fork"):  # no fork here (Windows): serve this one command, then exit
+            _answer(channel, {"pid": os.getpid()})
+            _answer(channel, {"exit_code": serve_one(request)})
+            return 0
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the fork: never returns into the loop
+            code = 1
+            try:
+                code = serve_one(request)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _answer(channel, {"pid": pid})
+        _, status = os.waitpid(pid, 0)
+        _answer(channel, {"exit_code": os.waitstatus_to_exitcode(status)})
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve())

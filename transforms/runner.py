@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from transforms.dbt_processes import SERVER
 from transforms.errors import TransformError
 from transforms.pii import suspected_raw_columns
 from transforms.results import DataTestResult, PiiColumn, TransformResult
@@ -133,19 +133,29 @@ def invoke_dbt(
     ]  # fmt: skip
     outcome_path = work / "dbt_outcome.json"
     outcome_path.unlink(missing_ok=True)
-    request = {"project_dir": str(project_dir), "args": dbt_args, "outcome_path": str(outcome_path)}
-    child_env = {**os.environ, **DBT_ENV, **credentials, **(env or {})}
-    completed = subprocess.run(
-        [sys.executable, "-m", "transforms.dbt_child"],
-        input=json.dumps(request),
-        text=True,
-        env=child_env,
-        cwd=str(PROJECT_DIR.parent),
-        check=False,
-    )
+    request = {
+        "project_dir": str(project_dir),
+        "args": dbt_args,
+        "outcome_path": str(outcome_path),
+        "output_path": str(work / "dbt_output.txt"),
+    }
+    exit_code = run_child(request, {**os.environ, **DBT_ENV, **credentials, **(env or {})})
     if not outcome_path.exists():
-        return {"success": False, "exception": f"dbt's process ended with code {completed.returncode}", "nodes": []}
+        return {"success": False, "exception": f"dbt's process ended with code {exit_code}", "nodes": []}
     return json.loads(outcome_path.read_text(encoding="utf-8"))
+
+
+def run_child(request: dict[str, Any], env: dict[str, str]) -> int | None:
+    """One dbt command in a fork of the dbt server (dbt_child says why); what it printed goes to this
+    process's stderr when it is done."""
+    try:
+        return SERVER.run(request, env)
+    finally:
+        output = Path(request["output_path"])
+        if output.exists():
+            sys.stderr.write(output.read_text(encoding="utf-8", errors="replace"))
+            sys.stderr.flush()
+            output.unlink()
 
 
 def _words(command: str | Sequence[str]) -> str:

@@ -42,6 +42,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 import transforms
 from transforms import models_schema_name
+from transforms.runner import DBT_ENV  # no outbound call but to the API and the destination
 
 from .shards import RAW_GROUP, LeadPantherDestination, raw_key
 
@@ -52,8 +53,6 @@ MODELS_ASSET_NAME = "leadpanther_dbt"  # the op; "leadpanther_models" is the job
 # Destinations whose dbt profile is transforms/profiles.yml; others use the profiles dlt ships (as on the CLI).
 OWN_PROFILES = ("duckdb", "postgres")
 PREPARED_STAMP = "dagster-prepared.json"
-# No outbound call but to the API and the destination.
-DBT_ENV = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", "DBT_VERSION_CHECK": "false"}
 MODEL_FAILED = ("error", "runtime error")
 
 

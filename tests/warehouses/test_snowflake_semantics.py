@@ -118,7 +118,8 @@ def test_dbt_build_of_every_model_and_test(snowflake: dict[str, Any]) -> None:
     models = [u for u in statuses if u.startswith("model.")]
     tests = [u for u in statuses if u.startswith("test.")]
     assert len(models) >= 20 and len(tests) >= 60
-    bad = {u: s for u, s in statuses.items() if s not in ("success", "pass")}
+    # An exposure (the report) has nothing to build: dbt says no-op for it.
+    bad = {u: s for u, s in statuses.items() if s not in ("success", "pass") and not u.startswith("exposure.")}
     assert not bad, bad
     assert result.success
     with pipeline.sql_client() as sql:

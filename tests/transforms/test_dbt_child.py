@@ -1,0 +1,70 @@
+"""The dbt child process (transforms/dbt_child.py, started by runner.run_child from a fork server): it takes
+the environment it is given rather than the server's, what dbt prints reaches the parent's stderr, dbt's own
+failure comes back as an outcome, and a child that dies before answering is an exit code, not a hang."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from transforms.runner import run_child
+
+
+def _request(tmp_path: Path, args: list[str], project_dir: Path) -> dict:
+    return {
+        "project_dir": str(project_dir),
+        "args": args,
+        "outcome_path": str(tmp_path / "outcome.json"),
+        "output_path": str(tmp_path / "output.txt"),
+    }
+
+
+def test_a_failed_dbt_command_is_an_outcome_and_its_output_reaches_stderr(tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "not_a_project"
+    empty.mkdir()
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false"}
+    args = ["parse", "--project-dir", str(empty), "--profiles-dir", str(empty)]
+    code = run_child(_request(tmp_path, args, empty), env)
+    outcome = json.loads((tmp_path / "outcome.json").read_text())
+    assert code == 1 and outcome["success"] is False and outcome["nodes"] == []
+    assert "dbt_project.yml" in outcome["exception"]
+    assert "dbt_project.yml" in capsys.readouterr().err  # dbt's own message, copied from the child
+    assert not (tmp_path / "output.txt").exists()  # the copy is not left behind
+
+
+def test_the_child_runs_in_the_environment_it_is_given(tmp_path: Path, monkeypatch) -> None:
+    """A dbt project whose only model reads an env var: the value is the one passed to run_child, also when
+    the fork server started before the parent's environment changed."""
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: probe\nversion: '1.0'\nprofile: probe\n")
+    (project / "models" / "probe.sql").write_text("select '{{ env_var(\"LP_PROBE\") }}' as value\n")
+    (project / "profiles.yml").write_text(
+        f"probe:\n  target: t\n  outputs:\n    t:\n      type: duckdb\n      path: {tmp_path / 'p.duckdb'}\n"
+    )
+    run_child(_request(tmp_path, ["parse", "--project-dir", str(project)], project), dict(os.environ))  # server up
+    monkeypatch.setenv("LP_PROBE", "from-the-parent-later")
+    env = {**os.environ, "LP_PROBE": "given", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    args = ["compile", "--project-dir", str(project), "--profiles-dir", str(project), "--target-path", "t"]
+    assert run_child(_request(tmp_path, args, project), env) == 0
+    compiled = next((project / "t" / "compiled").rglob("probe.sql")).read_text()
+    assert "'given' as value" in compiled
+
+
+def test_a_child_that_dies_before_answering_is_its_exit_code(tmp_path: Path) -> None:
+    request = _request(tmp_path, [], tmp_path)
+    del request["args"]  # the child fails before dbt starts
+    code = run_child(request, dict(os.environ))
+    assert code not in (0, None) and not (tmp_path / "outcome.json").exists()
+
+
+def test_the_server_holds_none_of_the_callers_secrets(tmp_path: Path, monkeypatch) -> None:
+    from transforms.dbt_processes import SERVER
+
+    SERVER.close()
+    monkeypatch.setenv("SOURCES__LEADPANTHER__API_KEY", "canary-key-5f1c")
+    request = _request(tmp_path, ["--version"], tmp_path)
+    assert run_child(request, dict(os.environ)) == 0  # the fork had the key (dbt ignores it)
+    server_env = Path(f"/proc/{SERVER._process.pid}/environ").read_bytes()
+    assert b"canary-key-5f1c" not in server_env and b"PATH=" in server_env
