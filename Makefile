@@ -46,10 +46,10 @@ run: setup
 demo: setup
 	$(BIN)/leadpanther-elt demo
 
-## Every test, against the emulator, a DuckDB file, the local PostgreSQL and headless Chromium. Two workers
-## (pytest-xdist; a test file stays on one worker, so its module fixtures load once): much of a test's time is
+## Every test, against the emulator, a DuckDB file, the local PostgreSQL and headless Chromium. Three workers
+## on two cores (pytest-xdist; a test file stays on one worker, so its module fixtures load once): much of a test's time is
 ## spent waiting on dbt's child process, the emulator or PostgreSQL. TEST_WORKERS=0 runs them in one process.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 test: setup setup-dagster setup-warehouses
 	bash scripts/ensure-test-services.sh
 	$(BIN)/ruff check .
