@@ -30,17 +30,12 @@ class DbtForkServer:
     def run(self, request: dict[str, Any], env: dict[str, str]) -> int | None:
         """Run one dbt command in a fork with exactly `env`; return its exit code (None: no answer)."""
         with self._lock:
-            server = self._server()
+            message = json.dumps({**request, "env": env}) + "\n"
             try:
-                server.stdin.write(json.dumps({**request, "env": env}) + "\n")
-                server.stdin.flush()
-                started = self._read(server)
+                server, started = self._send(message)
             except (BrokenPipeError, OSError, ValueError):
                 self.close()  # it died since the last command: one more try on a fresh one
-                server = self._server()
-                server.stdin.write(json.dumps({**request, "env": env}) + "\n")
-                server.stdin.flush()
-                started = self._read(server)
+                server, started = self._send(message)
             try:
                 ended = self._read(server)
             except BaseException:  # interrupted: dbt must not outlive the command that started it
@@ -53,6 +48,13 @@ class DbtForkServer:
                 self.close()
                 return None
             return ended["exit_code"]
+
+    def _send(self, message: str) -> tuple[subprocess.Popen[str], dict[str, Any] | None]:
+        """The request to the server (started if need be) and its first answer, the fork's pid."""
+        server = self._server()
+        server.stdin.write(message)
+        server.stdin.flush()
+        return server, self._read(server)
 
     def _server(self) -> subprocess.Popen[str]:
         if self._process is None or self._process.poll() is not None:
