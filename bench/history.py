@@ -97,7 +97,7 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     config = EmulatorConfig(seed=args.seed, preset=args.preset, warm=True)
     pipes = pipelines(destinations, args.dataset, workdir)
-    name = args.name or f"history-{args.preset}"
+    results_name = args.name or f"history-{args.preset}"
     report: dict[str, Any] = {
         "preset": args.preset,
         "days": args.days,
@@ -160,13 +160,13 @@ def main() -> None:
                         flush=True,
                     )
                 report["checkpoints"][day] = measured
-                save(report, name, [])  # partial results survive an interrupted run
+                save(report, results_name, [])  # partial results survive an interrupted run
     finally:
         if "postgres" in pipes and not args.keep:
             drop_postgres(args.dataset)
     report["total_s"] = round(time.monotonic() - t_start, 1)
     lines = table(report, checkpoints, destinations)
-    save(report, name, lines)
+    save(report, results_name, lines)
     print("\n".join(lines))
 
 
