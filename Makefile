@@ -49,11 +49,13 @@ demo: setup
 ## Every test, against the emulator, a DuckDB file, the local PostgreSQL and headless Chromium. Three workers
 ## on two cores (pytest-xdist; a test file stays on one worker, so its module fixtures load once): much of a test's time is
 ## spent waiting on dbt's child process, the emulator or PostgreSQL. TEST_WORKERS=0 runs them in one process.
+## Workers take files heaviest first, by tests/file_durations.json (tests/file_order.py; refresh it with
+## `.venv/bin/pytest -n 3 --dist loadfile --no-loadscope-reorder --record-file-durations`).
 TEST_WORKERS ?= 3
 test: setup setup-dagster setup-warehouses
 	bash scripts/ensure-test-services.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 	$(WH_VENV)/bin/python -m pytest tests/warehouses --durations=5
 
 lint: setup

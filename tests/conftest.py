@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import file_order
 import pytest
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -83,6 +84,23 @@ def make_pg_pipeline(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     yield make
     for dataset in datasets:
         drop_pg_schemas(dataset)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-file-durations",
+        action="store_true",
+        help="write each test file's seconds to tests/file_durations.json (the order workers take files in)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--record-file-durations") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(file_order.Recorder(), "file_durations_recorder")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    file_order.heaviest_first(items)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -11,6 +11,11 @@ process that runs dbt more than once (the demo's weeks, `bench.history`, the tes
 thread, connection or credential, and it runs nothing of the caller's own (unlike `multiprocessing`, whose
 children re-run the caller's main script).
 
+Why a warm server: a fork inherits what its server did, and dbt's first command in a process pays ~3 s of CPU
+(json-schema builds, lazy imports) that its second does not. So before its first fork the server runs one
+`dbt parse` of this project (`warm_up`) with a dummy DuckDB profile that never connects, its partial-parse
+file kept in a per-user temp folder so later servers parse partially too; a failed warm-up is ignored.
+
 Protocol, one JSON line each way on the server's stdin and stdout: the parent (`runner.py`) sends
 {project_dir, args, outcome_path, output_path, env}; the server forks, answers {"pid": ...}, and when the
 fork ended {"exit_code": ...}. The fork takes `env` as its whole environment (credentials travel through the
@@ -24,7 +29,10 @@ import contextlib
 import importlib
 import json
 import os
+import shutil
 import sys
+import tempfile
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -84,13 +92,65 @@ def _answer(channel: Any, message: dict[str, Any]) -> None:
     channel.flush()
 
 
+def warm_up() -> bool:
+    """One `dbt parse` in the server (see the module's docstring); True if it ran. The profile points at a
+    DuckDB file that parse never opens; stdout (the channel) and stderr see nothing of it. The partial-parse
+    file is copied in and replaced atomically, so servers of concurrent processes never read a half-written one."""
+    project = Path(__file__).resolve().parent
+    shared = Path(tempfile.gettempdir()) / f"leadpanther-dbt-warm-up-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    work = Path(tempfile.mkdtemp(prefix="leadpanther-dbt-warm-up-"))
+    saved_env, saved_fds, saved_cwd = dict(os.environ), (os.dup(1), os.dup(2)), os.getcwd()
+    try:
+        shared.mkdir(exist_ok=True)
+        (work / "target").mkdir()
+        if (shared / "partial_parse.msgpack").exists():
+            shutil.copyfile(shared / "partial_parse.msgpack", work / "target" / "partial_parse.msgpack")
+        os.environ.update(
+            {
+                "DLT__CREDENTIALS__DATABASE": str(shared / "never-opened.duckdb"),
+                "LEADPANTHER_SUSPECTED_PII": "[]",
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "DO_NOT_TRACK": "1",
+                "DBT_VERSION_CHECK": "false",
+            }
+        )
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            os.dup2(devnull.fileno(), 2)
+        args = [
+            "--quiet", "--no-print", "parse", "--no-write-json",
+            "--project-dir", str(project), "--profiles-dir", str(project), "--profile", "duckdb",
+            "--vars", json.dumps({"source_dataset_name": "warm_up", "destination_dataset_name": "warm_up_models"}),
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+        ]  # fmt: skip
+        outcome = invoke(str(project), args)
+        parsed = work / "target" / "partial_parse.msgpack"
+        if outcome["success"] and parsed.exists():
+            os.replace(parsed, shared / f"partial_parse.{os.getpid()}.msgpack")
+            os.replace(shared / f"partial_parse.{os.getpid()}.msgpack", shared / "partial_parse.msgpack")
+        return bool(outcome["success"]) and threading.active_count() == 1
+    except Exception:
+        return False
+    finally:
+        os.dup2(saved_fds[0], 1)
+        os.dup2(saved_fds[1], 2)
+        for fd in saved_fds:
+            os.close(fd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def serve() -> int:
-    """The server: dbt imported once, then one fork per request line until stdin closes."""
+    """The server: dbt imported once (and warmed up), then one fork per request line until stdin closes."""
     import dbt.cli.main  # noqa: F401  (the import every fork inherits)
 
     for adapter in ("dbt.adapters.duckdb", "dbt.adapters.postgres"):
         with contextlib.suppress(ImportError):
             importlib.import_module(adapter)
+    if os.environ.get("LEADPANTHER_DBT_WARM_UP", "1") != "0":
+        warm_up()
     channel = sys.stdout
     for line in sys.stdin:
         request = json.loads(line)

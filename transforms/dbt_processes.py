@@ -17,7 +17,8 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The server's environment: what Python needs to start, nothing of the caller's configuration or secrets
 # (each fork gets the command's whole environment from its request).
-SERVER_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "TMPDIR", "VIRTUAL_ENV", "SYSTEMROOT")
+SERVER_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "TMPDIR", "VIRTUAL_ENV", "SYSTEMROOT",
+    "LEADPANTHER_DBT_WARM_UP")  # fmt: skip
 
 
 class DbtForkServer:

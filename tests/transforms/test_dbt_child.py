@@ -68,3 +68,28 @@ def test_the_server_holds_none_of_the_callers_secrets(tmp_path: Path, monkeypatc
     assert run_child(request, dict(os.environ)) == 0  # the fork had the key (dbt ignores it)
     server_env = Path(f"/proc/{SERVER._process.pid}/environ").read_bytes()
     assert b"canary-key-5f1c" not in server_env and b"PATH=" in server_env
+
+
+def test_the_server_warm_up_parses_quietly_and_leaves_the_process_as_it_was(tmp_path: Path) -> None:
+    """warm_up runs dbt in the server before its first fork: it prints nothing on the channel (stdout), leaves
+    the environment, working folder and threads as they were, and keeps a partial-parse file for later servers."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, threading, tempfile\n"
+        "from pathlib import Path\n"
+        "from transforms.dbt_child import warm_up\n"
+        "env, cwd = dict(os.environ), os.getcwd()\n"
+        "ok = warm_up()\n"
+        "assert dict(os.environ) == env and os.getcwd() == cwd and threading.active_count() == 1\n"
+        "shared = Path(tempfile.gettempdir()) / f'leadpanther-dbt-warm-up-{os.getuid()}'\n"
+        "print('warm', ok, (shared / 'partial_parse.msgpack').exists())\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    for _ in range(2):  # the second one starts from the first one's partial-parse file
+        done = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "warm True True\n", done.stdout
+        assert done.stderr == ""
