@@ -105,13 +105,13 @@ def warm_up() -> bool:
         (work / "target").mkdir()
         if (shared / "partial_parse.msgpack").exists():
             shutil.copyfile(shared / "partial_parse.msgpack", work / "target" / "partial_parse.msgpack")
+        from transforms.runner import DBT_ENV  # the runner's one list of dbt's no-outbound-call settings
+
         os.environ.update(
             {
+                **DBT_ENV,
                 "DLT__CREDENTIALS__DATABASE": str(shared / "never-opened.duckdb"),
                 "LEADPANTHER_SUSPECTED_PII": "[]",
-                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                "DO_NOT_TRACK": "1",
-                "DBT_VERSION_CHECK": "false",
             }
         )
         with open(os.devnull, "wb") as devnull:
