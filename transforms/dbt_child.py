@@ -14,7 +14,11 @@ children re-run the caller's main script).
 Why a warm server: a fork inherits what its server did, and dbt's first command in a process pays ~3 s of CPU
 (json-schema builds, lazy imports) that its second does not. So before its first fork the server runs one
 `dbt parse` of this project (`warm_up`) with a dummy DuckDB profile that never connects, its partial-parse
-file kept in a per-user temp folder so later servers parse partially too; a failed warm-up is ignored.
+file kept in a per-user temp folder so later servers parse partially too; a failed warm-up is ignored. A full
+parse (no partial-parse file yet, as on a fresh machine) leaves native threads behind, and a fork of a process
+with threads can wait forever on a lock one of them held: a server whose warm-up added a thread re-executes
+itself (`os.execv`, same pid and pipes), warms up once more from the partial-parse file the first one kept, and
+if that adds threads too, serves cold (`LEADPANTHER_DBT_WARM_UP=0`).
 
 Protocol, one JSON line each way on the server's stdin and stdout: the parent (`runner.py`) sends
 {project_dir, args, outcome_path, output_path, env}; the server forks, answers {"pid": ...}, and when the
@@ -142,6 +146,14 @@ def warm_up() -> bool:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def native_threads() -> int | None:
+    """This process's threads, native ones included (None where the system does not tell: then no warm-up)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
 def serve() -> int:
     """The server: dbt imported once (and warmed up), then one fork per request line until stdin closes."""
     import dbt.cli.main  # noqa: F401  (the import every fork inherits)
@@ -149,8 +161,13 @@ def serve() -> int:
     for adapter in ("dbt.adapters.duckdb", "dbt.adapters.postgres"):
         with contextlib.suppress(ImportError):
             importlib.import_module(adapter)
-    if os.environ.get("LEADPANTHER_DBT_WARM_UP", "1") != "0":
+    warm = os.environ.get("LEADPANTHER_DBT_WARM_UP", "1")
+    before = native_threads()
+    if warm != "0" and before is not None:
         warm_up()
+        if native_threads() != before:  # a fork would inherit locks of threads it does not have: start again
+            os.environ["LEADPANTHER_DBT_WARM_UP"] = "0" if warm == "again" else "again"
+            os.execv(sys.executable, [sys.executable, "-m", "transforms.dbt_child"])
     channel = sys.stdout
     for line in sys.stdin:
         request = json.loads(line)

@@ -101,7 +101,8 @@ def test_check_prints_what_the_key_may_read(emu, tmp_path: Path) -> None:
 def test_demo_from_another_directory_uses_the_project_config(tmp_path: Path) -> None:
     """The demo loads a simulated history (here 2 weeks after the first load) so its report has weekly gains."""
     db = tmp_path / "demo.duckdb"
-    out = cli("demo", "--preset", "tiny", "--history-weeks", "2", "--duckdb-path", str(db), cwd=tmp_path)
+    fresh = {"TMPDIR": str(tmp_path)}  # as on a fresh machine: no dbt partial-parse file kept from an earlier run
+    out = cli("demo", "--preset", "tiny", "--history-weeks", "2", "--duckdb-path", str(db), cwd=tmp_path, env=fresh)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Report:" in out.stdout and db.with_suffix(".html").exists()
     assert out.stdout.count("query --duckdb-path") == 3

@@ -93,3 +93,45 @@ def test_the_server_warm_up_parses_quietly_and_leaves_the_process_as_it_was(tmp_
         assert done.returncode == 0, done.stderr
         assert done.stdout == "warm True True\n", done.stdout
         assert done.stderr == ""
+
+
+def test_a_server_whose_warm_up_parsed_in_full_serves_a_duckdb_build(tmp_path: Path, monkeypatch) -> None:
+    """A fresh machine has no partial-parse file: the warm-up parses in full, which leaves native threads, and
+    a fork of that process hung on a lock one of them held (the first suite on a fresh machine never ended).
+    The server re-executes itself instead: a DuckDB build through it ends, and the partial-parse file is kept."""
+    import threading
+
+    import duckdb
+
+    from transforms.dbt_processes import DbtForkServer
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the server's temp folder: no partial-parse file in it yet
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: probe\nversion: '1.0'\nprofile: probe\n")
+    (project / "models" / "probe.sql").write_text("select 42 as answer\n")
+    db = tmp_path / "probe.duckdb"
+    profile = f"probe:\n  target: t\n  outputs:\n    t:\n      type: duckdb\n      path: {db}\n"
+    (project / "profiles.yml").write_text(profile)
+    server, codes = DbtForkServer(), []
+    args = ["run", "--project-dir", str(project), "--profiles-dir", str(project), "--target-path", "t"]
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false"}
+    worker = threading.Thread(target=lambda: codes.append(server.run(_request(tmp_path, args, project), env)))
+    worker.start()
+    worker.join(timeout=240)
+    try:
+        assert not worker.is_alive(), "the dbt command through a freshly warmed server never ended"
+        assert codes == [0], (tmp_path / "output.txt").read_text() if (tmp_path / "output.txt").exists() else codes
+        with duckdb.connect(str(db), read_only=True) as con:
+            assert con.execute("select answer from probe").fetchall() == [(42,)]
+        assert (tmp_path / f"leadpanther-dbt-warm-up-{os.getuid()}" / "partial_parse.msgpack").exists()
+        monkeypatch.setenv("LEADPANTHER_DBT_WARM_UP", "0")
+        cold = DbtForkServer()
+        assert cold.run(_request(tmp_path, ["--version"], tmp_path), env) == 0
+        threads = [len(os.listdir(f"/proc/{s._process.pid}/task")) for s in (server, cold)]
+        cold.close()
+        assert threads[0] == threads[1], f"the warmed server forks with threads a cold one has not: {threads}"
+    finally:
+        if server._process is not None and server._process.poll() is None:
+            server._process.kill()  # a hung server must not outlive the test
+        server.close()
