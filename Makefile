@@ -51,12 +51,18 @@ demo: setup
 ## spent waiting on dbt's child process, the emulator or PostgreSQL. TEST_WORKERS=0 runs them in one process.
 ## Workers take files heaviest first, by tests/file_durations.json (tests/file_order.py; refresh it with
 ## `.venv/bin/pytest -n 3 --dist loadfile --no-loadscope-reorder --record-file-durations`).
+## The Snowflake/BigQuery stand-in tests (their own venv) run beside the main suite, their output printed after it
+## (data/warehouse-tests.log); `make test` fails if either fails.
 TEST_WORKERS ?= 3
+WH_LOG := data/warehouse-tests.log
 test: setup setup-dagster setup-warehouses
 	bash scripts/ensure-test-services.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
-	$(WH_VENV)/bin/python -m pytest tests/warehouses --durations=5
+	@mkdir -p data; $(WH_VENV)/bin/python -m pytest tests/warehouses --durations=5 > $(WH_LOG) 2>&1 & warehouses=$$!; \
+	main=0; $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20 || main=$$?; \
+	other=0; wait $$warehouses || other=$$?; \
+	echo "== tests/warehouses (Snowflake and BigQuery stand-ins, $(WH_VENV)), run beside the suite above =="; \
+	cat $(WH_LOG); test $$main -eq 0 && test $$other -eq 0
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,5 +1,7 @@
-"""`leadpanther-elt transform` and `leadpanther-elt dbt ...` (docs generate, source freshness) on a DuckDB file,
-run as a user runs them: a subprocess. DuckDB allows one writer: the file is free as soon as each returns."""
+"""`leadpanther-elt transform` and `leadpanther-elt dbt ...` (docs generate, source freshness) on a DuckDB file.
+`transform` runs as a user runs it (a subprocess); the dbt commands after it in this process (`cli_here`: the
+same `main`, env and folder; a child would only import dlt and dbt again). DuckDB allows one writer: the file
+is free as soon as each returns."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from pathlib import Path
 import dlt
 import duckdb
 from conftest import load_raw, small_raw
+
+from tests.cli.runner import cli_here
 
 BIN = Path(sys.executable).parent / "leadpanther-elt"
 NOW = datetime.now(UTC).isoformat()
@@ -47,14 +51,16 @@ def test_transform_docs_and_freshness_on_a_duckdb_file(tmp_path):
         assert con.execute("select count(*) from leadpanther_models.fct_post_engagement").fetchone()[0] == 2
 
     target = tmp_path / "data" / "pipelines" / "leadpanther" / "dbt" / "target"
-    docs = cli("dbt", "--duckdb-path", str(db), "docs", "generate", project=tmp_path)
+    docs = cli_here("dbt", "--duckdb-path", str(db), "docs", "generate", env={"DLT_PROJECT_DIR": str(tmp_path)},
+                    cwd=tmp_path)
     assert docs.returncode == 0, docs.stdout + docs.stderr
     catalog = json.loads((target / "catalog.json").read_text())
     email = catalog["nodes"]["model.leadpanther.stg_leadpanther__leads"]["columns"]["email"]
     assert email["comment"].startswith("PII (personal data): email.")
     assert "source.leadpanther.leadpanther.leads" in catalog["sources"]
 
-    fresh = cli("dbt", "--duckdb-path", str(db), "source", "freshness", project=tmp_path)
+    fresh = cli_here("dbt", "--duckdb-path", str(db), "source", "freshness", env={"DLT_PROJECT_DIR": str(tmp_path)},
+                     cwd=tmp_path)
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr  # stale tables warn, they do not fail
     status = {r["unique_id"].rsplit(".", 1)[1]: r["status"]
               for r in json.loads((target / "sources.json").read_text())["results"]}
