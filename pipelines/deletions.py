@@ -18,8 +18,7 @@ from collections.abc import Iterable, Sequence
 import dlt
 
 from sources.leadpanther.settings import DELETED_AT, SYNC_RUNS_TABLE, SYNCED_AT
-
-from .sql_dialects import existing_tables
+from transforms.sql_dialects import existing_tables
 
 FULL_SCAN_MODES = ("initial", "reconcile")
 

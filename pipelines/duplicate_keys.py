@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 import dlt
 
 from sources.leadpanther.settings import PRIMARY_KEYS, SYNC_RUNS_TABLE, SYNCED_AT
+from transforms.sql_dialects import existing_tables
 
 from .deletions import loaded_clients
-from .sql_dialects import existing_tables
 
 KEEP_TABLE = "_lp_duplicate_keep"
 

@@ -15,8 +15,7 @@ from datetime import datetime, timedelta
 import dlt
 
 from sources.leadpanther.settings import SYNC_RUNS_TABLE
-
-from .sql_dialects import existing_tables
+from transforms.sql_dialects import existing_tables
 
 
 def prune_sync_runs(pipeline: dlt.Pipeline, retention_days: int, now: datetime) -> int:

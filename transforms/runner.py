@@ -23,6 +23,7 @@ from transforms.dbt_processes import SERVER
 from transforms.errors import TransformError
 from transforms.pii import suspected_raw_columns
 from transforms.results import DataTestResult, PiiColumn, TransformResult
+from transforms.sql_dialects import count_query, existing_tables
 
 PROJECT_DIR = Path(__file__).parent
 MODELS_SCHEMA_SUFFIX = "_models"
@@ -255,25 +256,21 @@ def _test_label(node: dict[str, Any]) -> str:
 
 
 def _read_destination(pipeline: Any, result: TransformResult) -> None:
-    """Row counts of the marts, the PII columns table, raw tables absent: what the summary shows."""
-    schema = result.models_schema
-    with pipeline.sql_client() as client:
-        tables = {
-            (s, t)
-            for s, t in client.execute_sql(
-                "select table_schema, table_name from information_schema.tables "
-                f"where table_schema in ('{result.dataset_name}', '{schema}')"
-            )
-        }
-        for name in result.models_built:
-            if name.startswith(("fct_", "dim_", "agg_")) and (schema, name) in tables:
-                result.row_counts[name] = int(client.execute_sql(f'select count(*) from "{schema}"."{name}"')[0][0])
-        if (schema, PII_COLUMNS_TABLE) in tables:
-            rows = client.execute_sql(
-                "select table_schema, table_name, column_name, category, layer, suspected "
-                f'from "{schema}"."{PII_COLUMNS_TABLE}" order by 1, 2, 3'
-            )
-            result.pii_columns = [PiiColumn(s, t, c, cat, layer, bool(sus)) for s, t, c, cat, layer, sus in rows]
+    """Row counts of the marts, the PII columns table, raw tables absent: what the summary shows. Tables are
+    listed per dialect (sql_dialects) and named through dlt's client, which quotes as its warehouse does."""
+    with pipeline.sql_client() as raw:
+        raw_tables_found = existing_tables(raw)
+        with raw.with_alternative_dataset_name(result.models_schema) as models:
+            found = existing_tables(models)
+            for name in result.models_built:
+                if name.startswith(("fct_", "dim_", "agg_")) and name in found:
+                    result.row_counts[name] = int(models.execute_sql(count_query(models, name))[0][0])
+            if PII_COLUMNS_TABLE in found:
+                rows = models.execute_sql(
+                    "select table_schema, table_name, column_name, category, layer, suspected "
+                    f"from {models.make_qualified_table_name(PII_COLUMNS_TABLE)} order by 1, 2, 3"
+                )
+                result.pii_columns = [PiiColumn(s, t, c, cat, layer, bool(sus)) for s, t, c, cat, layer, sus in rows]
     from sources.leadpanther.settings import raw_tables
 
-    result.missing_raw_tables = sorted(t for t in raw_tables() if (result.dataset_name, t) not in tables)
+    result.missing_raw_tables = sorted(t for t in raw_tables() if t not in raw_tables_found)

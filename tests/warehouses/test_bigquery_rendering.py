@@ -1,7 +1,7 @@
 """BigQuery, compile only (no stand-in carried it here, docs/destinations.md): dbt-bigquery compiles every model
 without a connection (a made-up service-account key that is never used, no cache population, sources assumed
 complete), each compiled model parses in sqlglot's BigQuery dialect, and the connector's introspection query
-for BigQuery (pipelines/sql_dialects.py) parses there too."""
+for BigQuery (transforms/sql_dialects.py) parses there too."""
 
 from __future__ import annotations
 
@@ -98,10 +98,17 @@ def test_every_model_compiles_for_bigquery_and_parses(tmp_path: Path, monkeypatc
 
 def test_the_connector_introspection_renders_for_bigquery() -> None:
     from pipelines.leadpanther_pipeline import make_pipeline
-    from pipelines.sql_dialects import tables_query
+    from transforms.sql_dialects import count_query, tables_query
 
     pipeline = make_pipeline("bigquery", "leadpanther", credentials=offline_keyfile())
     query, params = tables_query(pipeline.sql_client())  # builds names only; opens no connection
     assert params == ()
     tree = sqlglot.parse_one(query, read="bigquery")
     assert "INFORMATION_SCHEMA.TABLES" in tree.find(sqlglot.exp.Table).sql(dialect="bigquery").upper()
+    # the dbt step's summary (transforms/runner.py) reads the models' dataset the same way
+    with pipeline.sql_client().with_alternative_dataset_name("leadpanther_models") as models:
+        listing, _ = tables_query(models)
+        counting = count_query(models, "fct_lead_funnel")
+    assert "`lp-offline`.`leadpanther_models`.INFORMATION_SCHEMA.TABLES" in listing
+    table = sqlglot.parse_one(counting, read="bigquery").find(sqlglot.exp.Table)
+    assert (table.catalog, table.db, table.name) == ("lp-offline", "leadpanther_models", "fct_lead_funnel")

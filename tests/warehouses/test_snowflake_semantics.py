@@ -17,12 +17,12 @@ import pytest
 from leadpanther_emulator import EmulatorConfig, run_emulator
 from pipelines.duplicate_keys import remove_duplicate_keys
 from pipelines.leadpanther_pipeline import make_pipeline
-from pipelines.sql_dialects import existing_tables
 from pipelines.state_history import prune_state_history
 from pipelines.sync_runs_retention import prune_sync_runs
 from sources.leadpanther.settings import LIST_RESOURCES, SYNC_RUNS_TABLE
 from tests.truth import ALL_TABLES, assert_matches_truth, loaded_rows, sync
 from tests.warehouses.fakesnow_harness import CREDENTIALS, fake_snowflake
+from transforms.sql_dialects import existing_tables
 
 DATASET = "h4_snow"
 

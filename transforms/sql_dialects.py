@@ -1,4 +1,6 @@
-"""Where the connector's own post-load SQL differs between warehouses: the one place that knows.
+"""Where the connector's own SQL differs between warehouses: the one place that knows. Used by the post-load
+steps (pipelines/) and by the dbt step's summary (transforms/runner.py), so it lives here: transforms/ does not
+import pipelines/.
 
 The post-load steps (deletions.py, duplicate_keys.py, sync_runs_retention.py, state_history.py) are written
 in SQL every supported warehouse reads alike: `UPDATE ... FROM (subquery)`, `DELETE ... WHERE EXISTS` with
@@ -49,3 +51,9 @@ def existing_tables(sql: Any) -> set[str]:
     query, params = tables_query(sql)
     rows = sql.execute_sql(query, *params)
     return {str(r[0]).lower() for r in rows or []}
+
+
+def count_query(sql: Any, table: str) -> str:
+    """`select count(*)` of a table of the client's dataset, named as its warehouse spells it (BigQuery's
+    backticked `project.dataset.table`, Snowflake's upper case, "schema"."table" elsewhere)."""
+    return f"select count(*) from {sql.make_qualified_table_name(table)}"
