@@ -11,12 +11,17 @@ DAGSTER_STAMP := $(subst .installed-,.dagster-,$(STAMP))
 WH_VENV  := .venv-warehouses
 WH_STAMP := $(WH_VENV)/.installed-$(shell cat requirements/warehouses.txt pyproject.toml | $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:12])')
 
+# Bytecode for every installed module, on both cores, once: a machine with PYTHONDONTWRITEBYTECODE set (this one, CI)
+# never writes it, so each process compiled what it imported from source again (the suite took ~15% more CPU).
+COMPILE = $(BIN)/python -m compileall -q -j 0 > /dev/null
+
 .PHONY: setup setup-dagster setup-warehouses run demo test lint bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --no-compile -e ".[dev]"
+	$(COMPILE) $(VENV)/lib
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -24,6 +29,7 @@ setup: $(STAMP)
 
 $(DAGSTER_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet --no-compile -e ".[dev,dagster,metrics]"
+	$(COMPILE) $(VENV)/lib
 	rm -f $(VENV)/.dagster-*
 	touch $(DAGSTER_STAMP)
 
@@ -34,6 +40,7 @@ $(WH_STAMP): requirements/warehouses.txt pyproject.toml
 	$(WH_VENV)/bin/pip install --quiet --upgrade pip
 	$(WH_VENV)/bin/pip install --quiet --no-compile -r requirements/warehouses.txt
 	$(WH_VENV)/bin/pip install --quiet --no-compile --no-deps -e .
+	$(WH_VENV)/bin/python -m compileall -q -j 0 $(WH_VENV)/lib > /dev/null
 	rm -f $(WH_VENV)/.installed-*
 	touch $(WH_STAMP)
 
