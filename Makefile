@@ -13,7 +13,7 @@ WH_STAMP := $(WH_VENV)/.installed-$(shell cat requirements/warehouses.txt pyproj
 
 # Bytecode for every installed module, on both cores, once: a machine with PYTHONDONTWRITEBYTECODE set (this one, CI)
 # never writes it, so each process compiled what it imported from source again (the suite took ~15% more CPU).
-COMPILE = $(BIN)/python -m compileall -q -j 0 > /dev/null
+compile = $(1)/bin/python -m compileall -q -j 0 $(1)/lib > /dev/null
 
 .PHONY: setup setup-dagster setup-warehouses run demo test lint bench soak clean
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --no-compile -e ".[dev]"
-	$(COMPILE) $(VENV)/lib
+	$(call compile,$(VENV))
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -29,7 +29,7 @@ setup: $(STAMP)
 
 $(DAGSTER_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet --no-compile -e ".[dev,dagster,metrics]"
-	$(COMPILE) $(VENV)/lib
+	$(call compile,$(VENV))
 	rm -f $(VENV)/.dagster-*
 	touch $(DAGSTER_STAMP)
 
@@ -40,7 +40,7 @@ $(WH_STAMP): requirements/warehouses.txt pyproject.toml
 	$(WH_VENV)/bin/pip install --quiet --upgrade pip
 	$(WH_VENV)/bin/pip install --quiet --no-compile -r requirements/warehouses.txt
 	$(WH_VENV)/bin/pip install --quiet --no-compile --no-deps -e .
-	$(WH_VENV)/bin/python -m compileall -q -j 0 $(WH_VENV)/lib > /dev/null
+	$(call compile,$(WH_VENV))
 	rm -f $(WH_VENV)/.installed-*
 	touch $(WH_STAMP)
 
