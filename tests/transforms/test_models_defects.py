@@ -1,6 +1,6 @@
 """Defects planted in the small dataset (fixtures/raw_small.json) and in the built models, on DuckDB and
 PostgreSQL: a failed data test is a result, never an exception; a model that cannot build raises. Its own file
-(not test_models_unit.py) so the two run on different workers: this one changes data and rebuilds five times."""
+(not test_models_unit.py) so the two run on different workers: this one changes data and rebuilds four times."""
 
 from __future__ import annotations
 
@@ -43,30 +43,8 @@ def test_planted_defects_are_reported_not_raised_and_a_broken_build_raises(scrat
     assert [(t.model, t.test, t.failures) for t in before.warnings] == [
         ("fct_post_engagement", "lp_ratio_above_one(engagement_rate)", 1)
     ], before.summary()
-    bad = copy.deepcopy(data)
-    bad["posts"][0]["id"] = None  # a post without id reaches staging: its key test fails (error)
-    load_raw(p, bad)
-    r = run_transforms(p, run_id="planted-1")
-    failed = {(t.model, t.test): t for t in r.failed_errors}
-    assert ("stg_leadpanther__posts", "lp_primary_key(client_id, post_id)") in failed
-    assert failed[("stg_leadpanther__posts", "lp_primary_key(client_id, post_id)")].failures == 1
-    # dbt skips what is built on a model that failed an error test: the previous version stays readable
-    assert "fct_post_engagement" in r.models_skipped and "stg_leadpanther__posts" in r.models_built
-    assert "ERROR lp_primary_key(client_id, post_id) on stg_leadpanther__posts: 1 failing row(s)" in r.summary()
-    ms = r.models_schema
-    with p.sql_client() as c:
-        assert (
-            c.execute_sql(f"select count(*) from {ms}.fct_post_engagement")[0][0]
-            == before.row_counts["fct_post_engagement"]
-        )
-        stored = c.execute_sql(
-            f"select model, test, severity, status, failures from {ms}.data_test_results "
-            f"where run_id = 'planted-1' and status <> 'pass'"
-        )
-    assert ("stg_leadpanther__posts", "lp_primary_key", "error", "fail", 1) in stored
-
-    load_raw(p, data)
-    assert not run_transforms(p).failed_errors
+    # defects planted in the built models, found by `dbt test` alone (the next build replaces them)
+    ms = before.models_schema
     with p.sql_client() as c:
         c.execute_sql(
             f"update {ms}.fct_lead_funnel set keyword_matches = comments + 1, "
@@ -87,7 +65,29 @@ def test_planted_defects_are_reported_not_raised_and_a_broken_build_raises(scrat
     not_passed = {t.test for t in r.tests if t.model == "fct_post_engagement" and t.status != "pass"}
     assert not_passed == {"lp_ratio_above_one(engagement_rate)"}  # the notice only: no bound on a ratio
 
-    with p.sql_client() as c:  # a raw column of the wrong type: casting it in staging fails
+    bad = copy.deepcopy(data)
+    bad["posts"][0]["id"] = None  # a post without id reaches staging: its key test fails (error)
+    load_raw(p, bad)
+    r = run_transforms(p, run_id="planted-1")
+    failed = {(t.model, t.test): t for t in r.failed_errors}
+    assert ("stg_leadpanther__posts", "lp_primary_key(client_id, post_id)") in failed
+    assert failed[("stg_leadpanther__posts", "lp_primary_key(client_id, post_id)")].failures == 1
+    # dbt skips what is built on a model that failed an error test: the previous version stays readable
+    assert "fct_post_engagement" in r.models_skipped and "stg_leadpanther__posts" in r.models_built
+    assert "ERROR lp_primary_key(client_id, post_id) on stg_leadpanther__posts: 1 failing row(s)" in r.summary()
+    with p.sql_client() as c:
+        assert (
+            c.execute_sql(f"select count(*) from {ms}.fct_post_engagement")[0][0]
+            == before.row_counts["fct_post_engagement"]
+        )
+        stored = c.execute_sql(
+            f"select model, test, severity, status, failures from {ms}.data_test_results "
+            f"where run_id = 'planted-1' and status <> 'pass'"
+        )
+    assert ("stg_leadpanther__posts", "lp_primary_key", "error", "fail", 1) in stored
+
+    load_raw(p, data)  # the good raw rows again (no build), then a raw column of the wrong type: its cast fails
+    with p.sql_client() as c:
         c.execute_sql(f"alter table {p.dataset_name}.posts drop column published_at")
         c.execute_sql(f"alter table {p.dataset_name}.posts add column published_at varchar")
         c.execute_sql(f"update {p.dataset_name}.posts set published_at = 'not a time'")
