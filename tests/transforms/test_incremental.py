@@ -1,6 +1,7 @@
 """The incremental marts equal a full refresh, row for row, on DuckDB and PostgreSQL, over simulated days with new
-records, updates, deletions (a reconciliation's `_lp_deleted_at`, a deleted first snapshot) and rows committed
-late (a run that started before the models' newest day, loaded after they were built)."""
+records, updates, deletions (a reconciliation's `_lp_deleted_at`, a deleted first snapshot), comments and leads
+created days before the run that loads them, and rows committed late (a run that started before the models'
+newest day, loaded after they were built)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pipelines.leadpanther_pipeline import make_pipeline, run_sync  # noqa: E402
 from transforms import run_transforms  # noqa: E402
 from transforms.runner import dbt_work_dir  # noqa: E402
 
-INCREMENTAL = ("fct_post_engagement_daily", "int_leadpanther__lead_magnet_deliveries_daily")
+INCREMENTAL = ("fct_post_engagement_daily", "int_leadpanther__lead_magnet_deliveries_daily", "fct_lead_funnel")
 SELECT = " ".join(f"+{m}" for m in INCREMENTAL)
 
 
@@ -73,6 +74,11 @@ def test_incremental_marts_equal_a_full_refresh(tmp_path, destination) -> None:
                 emu.update("posts", client, 2)
                 emu.delete("posts", client, 2)
                 emu.delete("lead_magnets", client, 1)
+                emu.insert("leads", client, 3)
+                emu.update("leads", client, 2)
+                emu.delete("leads", client, 1)
+                emu.insert("activity", client, 4)
+                emu.delete("activity", client, 1)
             emu.advance_clock(DAY_MS)
             sync(1, "reconcile")
             counts = [_build_both_ways(pipeline, "day 1")]
@@ -84,6 +90,10 @@ def test_incremental_marts_equal_a_full_refresh(tmp_path, destination) -> None:
                 emu.insert("posts", client, 2)
                 emu.update("posts", client, 2)
                 emu.update("lead_magnets", client, 1)
+                emu.update("leads", client, 2)
+                # comments and leads created days ago, committed now: their old days' rows are rebuilt
+                emu.insert("activity", client, 3, created_ms=emu.now_ms() - 3 * DAY_MS)
+                emu.insert("leads", client, 2, created_ms=emu.now_ms() - 4 * DAY_MS)
             sync(5)
             daily = f"{name}.post_engagement_daily"
             with pipeline.sql_client() as sql:
@@ -122,8 +132,16 @@ def test_incremental_marts_equal_a_full_refresh(tmp_path, destination) -> None:
             run_transforms(pipeline, select=SELECT, command="run")
             sync(8.75, clients=[second])
             counts.append(_build_both_ways(pipeline, "day 9, late rows"))
+
+            # Day 14 (past the lookback again): one client's comments and leads created 9 and 10 days ago arrive,
+            # on days no other change of this run touches.
+            emu.advance_clock(5 * DAY_MS)
+            emu.insert("activity", first, 6, created_ms=emu.now_ms() - 9 * DAY_MS)
+            emu.insert("leads", first, 3, created_ms=emu.now_ms() - 10 * DAY_MS)
+            sync(14, clients=[first])
+            counts.append(_build_both_ways(pipeline, "day 14, backdated comments and leads"))
     finally:
         if destination == "postgres":
             pg_drop(name)
-    assert all(c["fct_post_engagement_daily"] and c["int_leadpanther__lead_magnet_deliveries_daily"] for c in counts)
+    assert all(all(c.values()) for c in counts), counts
     assert counts[0]["fct_post_engagement_daily"] > 0

@@ -121,3 +121,24 @@ where exists (
 insert into {{ target_relation }} ({{ columns }})
 select {{ columns }} from {{ rebuilt_relation }} where {{ row_column }} is not null
 {%- endmacro %}
+
+{#- (client_id, day) of every version of each record of a raw table changed since `since`: a per-day mart
+    rebuilt per client-day (fct_lead_funnel) recomputes the days a changed record counted on before its change
+    (an older version's day) as well as now. `record`: the raw key column besides client_id. -#}
+{% macro lp_changed_record_days(table_name, record, day_expression, since) -%}
+select versions.client_id, {{ day_expression }} as day
+from {{ leadpanther.staged_source(table_name) }} as versions
+inner join ({{ leadpanther.lp_changed_rows(table_name, ['client_id', record ~ ' as changed_record'], since) }}) as changed
+    on versions.client_id = changed.client_id and versions.{{ record }} = changed.changed_record
+{%- endmacro %}
+
+{#- A filter on a CTE's rows: only the client-days to rebuild (a CTE `rebuilt_days`) and every day of the
+    clients rebuilt in full; nothing on a first build or full refresh. Appended to a `where`. -#}
+{% macro lp_only_rebuilt_days(client_column, day_column, since, clients) -%}
+  {%- if since is not none %}
+    and (exists (
+        select 1 from rebuilt_days
+        where rebuilt_days.client_id = {{ client_column }} and rebuilt_days.day = {{ day_column }}
+    ){% if clients %} or {{ client_column }} in ({{ leadpanther.lp_in_list(clients) }}){% endif %})
+  {%- endif %}
+{%- endmacro %}

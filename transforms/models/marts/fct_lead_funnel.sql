@@ -1,4 +1,84 @@
-with magnets as (
+{#- Incremental per client-day (transforms/macros/incremental.sql): a run rebuilds every row of each (client, day)
+    that a raw row loaded or deleted since this table's newest day (up to today) minus the lookback counts on, in
+    any of its versions: an activity's or lead's creation day, a post's publication day, a lead magnet's
+    snapshot days, and for a changed lead magnet (its linked posts included) every day of the comments, posts,
+    leads and snapshots it is credited with; every day of a client whose row changed or whose snapshot history
+    start moved. --full-refresh rebuilds it all. -#}
+{{ config(
+    materialized=leadpanther.lp_incremental_materialization(),
+    incremental_strategy='lp_replace_records',
+    unique_key=['client_id', 'day'],
+    on_schema_change='fail',
+    meta={'lp_row_column': 'lead_magnet_id'},
+    indexes=[{'columns': ['client_id', 'day']}] if target.type == 'postgres' else [],
+) }}
+{%- set columns = ['client_id', 'lead_magnet_id', 'day', 'linked_posts_published', 'comments', 'keyword_matches',
+                   'leads', 'leads_from_comments', 'leads_with_email', 'deliveries', 'keyword_match_rate',
+                   'email_capture_rate', 'leads_per_keyword_match', 'deliveries_per_lead_with_email'] %}
+{#- a day after today (a clock ahead) must not stop the model from reading loads again -#}
+{%- set since = leadpanther.lp_changed_since('case when day <= current_date then day end') %}
+{%- set rebuilt_clients = leadpanther.lp_clients_to_rebuild('lead_magnet_analytics_daily',
+    leadpanther.first_snapshot_dates(ref('stg_leadpanther__lead_magnet_analytics_daily')), since) %}
+
+with
+{%- if since is not none %}
+
+changed_magnets as (
+    {{ leadpanther.lp_changed_rows('lead_magnets', ['client_id', 'id as lead_magnet_id'], since) }}
+),
+
+changed_magnet_posts as (
+    select distinct versions.client_id, versions.post_id
+    from {{ leadpanther.staged_source('lead_magnets__linked_posts') }} as versions
+    inner join changed_magnets
+        on versions.client_id = changed_magnets.client_id and versions.lead_magnet_id = changed_magnets.lead_magnet_id
+),
+
+rebuilt_days as (
+    {{ leadpanther.lp_changed_record_days('activity', 'id', leadpanther.utc_date('versions.created_at'), since) }}
+    {{ leadpanther.lp_union() }}
+    {{ leadpanther.lp_changed_record_days('leads', 'id', leadpanther.utc_date('versions.created_at'), since) }}
+    {{ leadpanther.lp_union() }}
+    {{ leadpanther.lp_changed_record_days('posts', 'id', leadpanther.utc_date('versions.published_at'), since) }}
+    {{ leadpanther.lp_union() }}
+    {{ leadpanther.lp_changed_record_days('lead_magnet_analytics_daily', 'lead_magnet_id', 'versions.snapshot_date', since) }}
+    {{ leadpanther.lp_union() }}
+    select raw_activity.client_id, {{ leadpanther.utc_date('raw_activity.created_at') }} as day
+    from {{ leadpanther.staged_source('activity') }} as raw_activity
+    inner join changed_magnet_posts
+        on raw_activity.client_id = changed_magnet_posts.client_id and raw_activity.post_id = changed_magnet_posts.post_id
+    {{ leadpanther.lp_union() }}
+    select raw_posts.client_id, {{ leadpanther.utc_date('raw_posts.published_at') }} as day
+    from {{ leadpanther.staged_source('posts') }} as raw_posts
+    inner join changed_magnet_posts
+        on raw_posts.client_id = changed_magnet_posts.client_id and raw_posts.id = changed_magnet_posts.post_id
+    {{ leadpanther.lp_union() }}
+    select raw_activity.client_id, {{ leadpanther.utc_date('raw_activity.created_at') }} as day
+    from {{ leadpanther.staged_source('activity') }} as raw_activity
+    inner join changed_magnets
+        on raw_activity.client_id = changed_magnets.client_id and raw_activity.lead_magnet_id = changed_magnets.lead_magnet_id
+    {{ leadpanther.lp_union() }}
+    select raw_leads.client_id, {{ leadpanther.utc_date('raw_leads.created_at') }} as day
+    from {{ leadpanther.staged_source('leads') }} as raw_leads
+    inner join changed_magnets
+        on raw_leads.client_id = changed_magnets.client_id and raw_leads.lead_magnet_id = changed_magnets.lead_magnet_id
+    {{ leadpanther.lp_union() }}
+    select raw_snapshots.client_id, raw_snapshots.snapshot_date as day
+    from {{ leadpanther.staged_source('lead_magnet_analytics_daily') }} as raw_snapshots
+    inner join changed_magnets
+        on raw_snapshots.client_id = changed_magnets.client_id and raw_snapshots.lead_magnet_id = changed_magnets.lead_magnet_id
+),
+
+rebuilt_keys as (
+    select client_id, day from rebuilt_days
+    {%- if rebuilt_clients %}
+    {{ leadpanther.lp_union() }}
+    select client_id, day from {{ this }} where client_id in ({{ leadpanther.lp_in_list(rebuilt_clients) }})
+    {%- endif %}
+),
+{%- endif %}
+
+magnets as (
     select magnets.client_id, magnets.lead_magnet_id
     from {{ ref('stg_leadpanther__lead_magnets') }} as magnets
     inner join {{ ref('dim_clients') }} as dim_clients on magnets.client_id = dim_clients.client_id
@@ -18,6 +98,7 @@ posts_published as (
     inner join {{ ref('stg_leadpanther__posts') }} as posts
         on links.client_id = posts.client_id and links.post_id = posts.post_id
     where posts.status = 'published' and posts.published_date is not null
+        {{ leadpanther.lp_only_rebuilt_days('posts.client_id', 'posts.published_date', since, rebuilt_clients) }}
     group by links.client_id, links.lead_magnet_id, posts.published_date
 ),
 
@@ -50,6 +131,8 @@ comments as (
     inner join {{ ref('stg_leadpanther__activity') }} as activity
         on magnet_comments.client_id = activity.client_id
         and magnet_comments.activity_id = activity.activity_id
+    where true
+        {{ leadpanther.lp_only_rebuilt_days('activity.client_id', 'activity.created_date', since, rebuilt_clients) }}
     group by magnet_comments.client_id, magnet_comments.lead_magnet_id, activity.created_date
 ),
 
@@ -63,6 +146,7 @@ leads as (
         sum(case when has_email then 1 else 0 end) as leads_with_email
     from {{ ref('stg_leadpanther__leads') }} as stg_leadpanther__leads
     where lead_magnet_id is not null
+        {{ leadpanther.lp_only_rebuilt_days('stg_leadpanther__leads.client_id', 'stg_leadpanther__leads.created_date', since, rebuilt_clients) }}
     group by client_id, lead_magnet_id, created_date
 ),
 
@@ -74,6 +158,7 @@ deliveries as (
         deliveries_gained as deliveries
     from {{ ref('int_leadpanther__lead_magnet_deliveries_daily') }} as int_leadpanther__lead_magnet_deliveries_daily
     where deliveries_gained is not null
+        {{ leadpanther.lp_only_rebuilt_days('int_leadpanther__lead_magnet_deliveries_daily.client_id', 'int_leadpanther__lead_magnet_deliveries_daily.snapshot_date', since, rebuilt_clients) }}
 ),
 
 spine as (
@@ -129,4 +214,8 @@ final as (
     from joined
 )
 
-select * from final
+select {{ columns | join(', ') }} from final
+{%- if since is not none %}
+union all
+{{ leadpanther.lp_record_markers('rebuilt_keys', ['client_id', 'day'], columns) }}
+{%- endif %}
