@@ -44,16 +44,24 @@ from {{ leadpanther.staged_source(table_name) }} as raw_{{ table_name }}
 where _lp_synced_at >= {{ since }} or _lp_deleted_at >= {{ since }}
 {%- endmacro %}
 
-{#- Clients whose every record is rebuilt: the client row was marked deleted, or a changed snapshot is on or
-    before its history start (a late first snapshot, the first one deleted: every record's first gain moves).
-    Asked at compile time so that the usual run (none) reads nothing more; a small list. -#}
-{% macro lp_clients_to_rebuild(snapshots_table, history_start_sql, since) -%}
+{#- Clients whose every record is rebuilt: the client row was marked deleted, the client joined or left the
+    models' clients (`clients_model`, for a model that keeps only dim_clients' clients) since this table was built, or a changed snapshot is on or before its history
+    start (a late first snapshot, the first one deleted: every record's first gain moves). Not a client row
+    loaded again: every run re-writes the rows of the clients it syncs, so that would rebuild every client on
+    every run. Asked at compile time so that the usual run (none) reads nothing more; a small list. -#}
+{% macro lp_clients_to_rebuild(snapshots_table, history_start_sql, since, clients_model=none) -%}
   {%- if since is none or not execute -%}
     {{ return([]) }}
   {%- endif -%}
   {%- set query -%}
-    select client_id from ({{ leadpanther.lp_changed_rows('clients', ['client_id'], since) }}) as changed_clients
-    where client_id is not null
+    select client_id from {{ leadpanther.staged_source('clients') }} as deleted_clients
+    where _lp_deleted_at >= {{ since }} and client_id is not null
+    {%- if clients_model is not none %}
+    {{ leadpanther.lp_union() }}
+    (select client_id from {{ clients_model }} except select client_id from {{ this }})
+    {{ leadpanther.lp_union() }}
+    (select client_id from {{ this }} except select client_id from {{ clients_model }})
+    {%- endif %}
     {{ leadpanther.lp_union() }}
     select changed.client_id
     from ({{ leadpanther.lp_changed_rows(snapshots_table, ['client_id', 'snapshot_date'], since) }}) as changed

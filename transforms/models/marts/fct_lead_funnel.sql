@@ -18,7 +18,7 @@
 {#- a day after today (a clock ahead) must not stop the model from reading loads again -#}
 {%- set since = leadpanther.lp_changed_since('case when day <= current_date then day end') %}
 {%- set rebuilt_clients = leadpanther.lp_clients_to_rebuild('lead_magnet_analytics_daily',
-    leadpanther.first_snapshot_dates(ref('stg_leadpanther__lead_magnet_analytics_daily')), since) %}
+    leadpanther.first_snapshot_dates(ref('stg_leadpanther__lead_magnet_analytics_daily')), since, ref('dim_clients')) %}
 
 with
 {%- if since is not none %}
