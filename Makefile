@@ -11,11 +11,16 @@ DAGSTER_STAMP := $(subst .installed-,.dagster-,$(STAMP))
 WH_VENV  := .venv-warehouses
 WH_STAMP := $(WH_VENV)/.installed-$(shell cat requirements/warehouses.txt pyproject.toml | $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:12])')
 
+# The BigQuery stand-in (bqemulator, dbt-bigquery) in its own venv: bqemulator pins duckdb 1.5 and a sqlglot that
+# conflict with both venvs above. `make test` runs tests/bigquery_emulator/ there, after tests/warehouses/.
+BQ_VENV  := .venv-bigquery
+BQ_STAMP := $(BQ_VENV)/.installed-$(shell cat requirements/bigquery.txt pyproject.toml | $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(sys.stdin.buffer.read()).hexdigest()[:12])')
+
 # Bytecode for every installed module, on both cores, once: a machine with PYTHONDONTWRITEBYTECODE set (this one, CI)
 # never writes it, so each process compiled what it imported from source again (the suite took ~15% more CPU).
 compile = $(1)/bin/python -m compileall -q -j 0 $(1)/lib > /dev/null
 
-.PHONY: setup setup-dagster setup-warehouses run demo test lint bench soak clean
+.PHONY: setup setup-dagster setup-warehouses setup-bigquery test-bigquery run demo test lint bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +51,22 @@ $(WH_STAMP): requirements/warehouses.txt pyproject.toml
 
 setup-warehouses: $(WH_STAMP)
 
+$(BQ_STAMP): requirements/bigquery.txt pyproject.toml
+	$(PYTHON) -m venv $(BQ_VENV)
+	$(BQ_VENV)/bin/pip install --quiet --upgrade pip
+	$(BQ_VENV)/bin/pip install --quiet --no-compile -r requirements/bigquery.txt
+	$(BQ_VENV)/bin/pip install --quiet --no-compile --no-deps -e .
+	$(call compile,$(BQ_VENV))
+	rm -f $(BQ_VENV)/.installed-*
+	touch $(BQ_STAMP)
+
+setup-bigquery: $(BQ_STAMP)
+
+## The BigQuery stand-in's tests alone (bqemulator's own pytest plugin needs testcontainers: not loaded).
+BQ_PYTEST := $(BQ_VENV)/bin/python -m pytest -p no:bqemulator tests/bigquery_emulator --durations=5
+test-bigquery: setup-bigquery
+	$(BQ_PYTEST)
+
 ## The main job: the real sync when an API key is configured, otherwise the demo (emulator -> DuckDB).
 run: setup
 	$(BIN)/leadpanther-elt start
@@ -58,17 +79,17 @@ demo: setup
 ## spent waiting on dbt's child process, the emulator or PostgreSQL. TEST_WORKERS=0 runs them in one process.
 ## Workers take files heaviest first, by tests/file_durations.json (tests/file_order.py; refresh it with
 ## `.venv/bin/pytest -n 3 --dist loadfile --no-loadscope-reorder --record-file-durations`).
-## The Snowflake/BigQuery stand-in tests (their own venv) run beside the main suite, their output printed after it
-## (data/warehouse-tests.log); `make test` fails if either fails.
+## The Snowflake/BigQuery stand-in tests (their own venvs, one after the other) run beside the main suite, their
+## output printed after it (data/warehouse-tests.log); `make test` fails if any fails.
 TEST_WORKERS ?= 3
 WH_LOG := data/warehouse-tests.log
-test: setup setup-dagster setup-warehouses
+test: setup setup-dagster setup-warehouses setup-bigquery
 	bash scripts/ensure-test-services.sh
 	$(BIN)/ruff check .
-	@mkdir -p data; $(WH_VENV)/bin/python -m pytest tests/warehouses --durations=5 > $(WH_LOG) 2>&1 & warehouses=$$!; \
+	@mkdir -p data; ( $(WH_VENV)/bin/python -m pytest tests/warehouses --durations=5; w=$$?; $(BQ_PYTEST) && exit $$w ) > $(WH_LOG) 2>&1 & warehouses=$$!; \
 	main=0; $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20 || main=$$?; \
 	other=0; wait $$warehouses || other=$$?; \
-	echo "== tests/warehouses (Snowflake and BigQuery stand-ins, $(WH_VENV)), run beside the suite above =="; \
+	echo "== tests/warehouses ($(WH_VENV)) and tests/bigquery_emulator ($(BQ_VENV)), run beside the suite above =="; \
 	cat $(WH_LOG); test $$main -eq 0 && test $$other -eq 0
 
 lint: setup

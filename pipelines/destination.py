@@ -1,6 +1,7 @@
-"""The destination as an operator sees it: unreachable, or a DuckDB file another process holds.
+"""The destination as an operator sees it: unreachable, or a DuckDB file another process holds; and what a
+destination needs that dlt's default does not give (BigQuery: json columns as STRING, `bigquery_destination`).
 
-dlt reports both as "check if you configured the credentials ... your internet connection may be down" with
+dlt reports the first two as "check if you configured the credentials ... your internet connection may be down" with
 the real reason cut off; here they become one actionable line, and a locked DuckDB file is waited for (a BI
 tool or the duckdb CLI usually lets go within minutes) instead of failing a scheduled run at once.
 """
@@ -15,6 +16,7 @@ from typing import Any, Optional
 
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.specs import BaseConfiguration
+from dlt.destinations.impl.bigquery.factory import BigQueryTypeMapper  # imports no Google client
 
 from pipelines.errors import DestinationLockedError, DestinationUnavailableError
 from sources.leadpanther.helpers.errors import ConfigError, exception_chain
@@ -48,6 +50,37 @@ class DuckDbSettings(BaseConfiguration):
     def on_resolved(self) -> None:
         if self.lock_wait_s < 0:
             raise ConfigError(f"[destination.duckdb] lock_wait_s must be >= 0 seconds, got {self.lock_wait_s}")
+
+
+class JsonAsStringBigQueryTypeMapper(BigQueryTypeMapper):
+    """dlt's BigQuery type mapper with json mapped to STRING, which parquet's strings load into. A module-level
+    class: dlt hands capabilities to its normalize worker processes, which pickle it by name."""
+
+    sct_to_unbound_dbt = {**BigQueryTypeMapper.sct_to_unbound_dbt, "json": "STRING"}
+
+    def ensure_supported_type(self, column: Any, table: Any, loader_file_format: Any) -> None:
+        if column.get("data_type") == "json":
+            return  # a STRING column, not JSON: dlt's "no json from parquet" check does not apply
+        super().ensure_supported_type(column, table, loader_file_format)
+
+
+def bigquery_destination(credentials: Any = None, **kwargs: Any) -> Any:
+    """dlt's BigQuery destination with json columns as STRING (JSON text), for three reasons:
+
+    * the source yields Arrow tables, which dlt writes as parquet, and BigQuery batch-loads a JSON column only
+      from CSV, Avro or newline-delimited JSON (BigQuery's docs), so dlt refuses json in parquet
+      (`cannot load data_type=json from file_format=parquet`);
+    * forcing JSONL instead would carry each json value as the JSON *string* the source serialized it to
+      (dlt's Arrow-to-JSONL writer keeps strings), which a JSON column stores as a string scalar, not the
+      object (ASSUMED from third-party reports, not tried on BigQuery);
+    * the models read json as text on every warehouse anyway (`lp_type('json')`, transforms/macros/cross_db.sql).
+
+    So only the column's BigQuery type changes, through a capability passed to dlt's destination factory
+    (`type_mapper`, which overrides the destination's default); the dlt schema still says json, the parquet
+    writer stays the native one, and DuckDB, PostgreSQL and Snowflake keep their JSON/VARIANT columns."""
+    from dlt.destinations import bigquery
+
+    return bigquery(credentials=credentials, type_mapper=JsonAsStringBigQueryTypeMapper, **kwargs)
 
 
 def duckdb_settings() -> DuckDbSettings:

@@ -19,7 +19,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from sources.leadpanther.helpers.errors import ConfigError
 from sources.leadpanther.helpers.shards import Shard, parse_shard
 
-from .destination import duckdb_settings
+from .destination import bigquery_destination, duckdb_settings
 from .paths import default_pipelines_dir, resolve_duckdb_path
 
 PIPELINE_NAME = "leadpanther"
@@ -64,6 +64,8 @@ def make_pipeline(
         destination = dlt.destinations.duckdb(
             DuckDbCredentials(str(path), global_config={"memory_limit": limit}), **extra
         )
+    elif destination == "bigquery":
+        destination = bigquery_destination(credentials, **extra)
     elif destination == "postgres" and credentials is not None:
         destination = dlt.destinations.postgres(credentials, **extra)
     elif isinstance(destination, str) and (extra or credentials is not None):

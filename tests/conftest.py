@@ -17,6 +17,9 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 # tests/warehouses/ run in the warehouse venv (`make setup-warehouses`: fakesnow, dbt-snowflake, dbt-bigquery),
 # which `make test` runs after this one; the project's own venv cannot import them.
 collect_ignore = [] if importlib.util.find_spec("fakesnow") else ["warehouses"]
+# tests/bigquery_emulator/ runs in its own venv (`make setup-bigquery`: bqemulator pins duckdb 1.5).
+if not importlib.util.find_spec("bqemulator"):
+    collect_ignore.append("bigquery_emulator")
 
 PG_URL = os.environ.get("LEADPANTHER_TEST_PG_URL", "postgresql://postgres:postgres@127.0.0.1:5432/test")
 

@@ -1,7 +1,8 @@
-"""BigQuery, compile only (no stand-in carried it here, docs/destinations.md): dbt-bigquery compiles every model
-without a connection (a made-up service-account key that is never used, no cache population, sources assumed
-complete), each compiled model parses in sqlglot's BigQuery dialect, and the connector's introspection query
-for BigQuery (transforms/sql_dialects.py) parses there too."""
+"""BigQuery, compile only, in the warehouse venv (the run on a stand-in, bqemulator, needs its own venv:
+tests/bigquery_emulator/, docs/destinations.md): dbt-bigquery compiles every model without a connection (a
+made-up service-account key that is never used, no cache population, sources assumed complete), each compiled
+model parses in sqlglot's BigQuery dialect, the connector's introspection query for BigQuery
+(transforms/sql_dialects.py) parses there too, and json columns map to STRING (pipelines/destination.py)."""
 
 from __future__ import annotations
 
@@ -112,3 +113,30 @@ def test_the_connector_introspection_renders_for_bigquery() -> None:
     assert "`lp-offline`.`leadpanther_models`.INFORMATION_SCHEMA.TABLES" in listing
     table = sqlglot.parse_one(counting, read="bigquery").find(sqlglot.exp.Table)
     assert (table.catalog, table.db, table.name) == ("lp-offline", "leadpanther_models", "fct_lead_funnel")
+
+
+def test_json_columns_are_string_columns_on_bigquery_and_load_from_parquet() -> None:
+    """pipelines/destination.py: dlt's default BigQuery mapper refuses json from parquet (the format dlt writes
+    the source's Arrow tables in); the project's maps json to STRING and changes no other type."""
+    import pickle
+
+    import dlt
+    import pytest
+    from dlt.common.exceptions import TerminalValueError
+
+    from pipelines.leadpanther_pipeline import make_pipeline
+
+    table = {"name": "clients", "columns": {}}
+    json_column = {"name": "grant__permissions", "data_type": "json"}
+    default = dlt.destinations.bigquery().capabilities().get_type_mapper()
+    with pytest.raises(TerminalValueError):
+        default.ensure_supported_type(json_column, table, "parquet")
+    caps = make_pipeline("bigquery", "leadpanther", credentials=offline_keyfile()).destination.capabilities()
+    mapper = caps.get_type_mapper()
+    mapper.ensure_supported_type(json_column, table, "parquet")
+    assert mapper.to_destination_type(json_column, table) == "STRING"
+    assert default.to_destination_type(json_column, table) == "JSON"
+    for data_type in ("text", "bigint", "bool", "double", "timestamp", "date"):
+        column = {"name": "c", "data_type": data_type}
+        assert mapper.to_destination_type(column, table) == default.to_destination_type(column, table), data_type
+    assert pickle.loads(pickle.dumps(caps.type_mapper)) is caps.type_mapper  # normalize workers get it by name
