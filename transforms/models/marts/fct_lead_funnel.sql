@@ -1,9 +1,9 @@
 {#- Incremental per client-day (transforms/macros/incremental.sql): a run rebuilds every row of each (client, day)
     that a raw row loaded or deleted since this table's newest day (up to today) minus the lookback counts on, in
-    any of its versions: an activity's or lead's creation day, a post's publication day, a lead magnet's
-    snapshot days, and for a changed lead magnet (its linked posts included) every day of the comments, posts,
-    leads and snapshots it is credited with; every day of a client whose row changed or whose snapshot history
-    start moved. --full-refresh rebuilds it all. -#}
+    any of its versions: an activity's or lead's creation day, a post's publication day, a lead magnet snapshot's
+    day and the day of that magnet's next snapshot (whose gain counts from it); for a changed lead magnet (its
+    linked posts included), every day of the comments, posts, leads and snapshots credited to it; and every day
+    of a client deleted, joined or left, or whose snapshot history start moved. --full-refresh rebuilds it all. -#}
 {{ config(
     materialized=leadpanther.lp_incremental_materialization(),
     incremental_strategy='lp_replace_records',
@@ -27,6 +27,10 @@ changed_magnets as (
     {{ leadpanther.lp_changed_rows('lead_magnets', ['client_id', 'id as lead_magnet_id'], since) }}
 ),
 
+changed_snapshots as (
+    {{ leadpanther.lp_changed_rows('lead_magnet_analytics_daily', ['client_id', 'lead_magnet_id', 'snapshot_date'], since) }}
+),
+
 changed_magnet_posts as (
     select distinct versions.client_id, versions.post_id
     from {{ leadpanther.staged_source('lead_magnets__linked_posts') }} as versions
@@ -41,7 +45,17 @@ rebuilt_days as (
     {{ leadpanther.lp_union() }}
     {{ leadpanther.lp_changed_record_days('posts', 'id', leadpanther.utc_date('versions.published_at'), since) }}
     {{ leadpanther.lp_union() }}
-    {{ leadpanther.lp_changed_record_days('lead_magnet_analytics_daily', 'lead_magnet_id', 'versions.snapshot_date', since) }}
+    select client_id, snapshot_date as day from changed_snapshots
+    {{ leadpanther.lp_union() }}
+    -- a snapshot's deliveries gained count from the one before it: the next one's day changes too
+    select changed_snapshots.client_id, min(later.snapshot_date) as day
+    from changed_snapshots
+    inner join {{ leadpanther.staged_source('lead_magnet_analytics_daily') }} as later
+        on later.client_id = changed_snapshots.client_id
+        and later.lead_magnet_id = changed_snapshots.lead_magnet_id
+        and later.snapshot_date > changed_snapshots.snapshot_date
+        and later._lp_deleted_at is null
+    group by changed_snapshots.client_id, changed_snapshots.lead_magnet_id, changed_snapshots.snapshot_date
     {{ leadpanther.lp_union() }}
     select raw_activity.client_id, {{ leadpanther.utc_date('raw_activity.created_at') }} as day
     from {{ leadpanther.staged_source('activity') }} as raw_activity
