@@ -20,6 +20,16 @@ BQ_STAMP := $(BQ_VENV)/.installed-$(shell cat requirements/bigquery.txt pyprojec
 # never writes it, so each process compiled what it imported from source again (the suite took ~15% more CPU).
 compile = $(1)/bin/python -m compileall -q -j 0 $(1)/lib > /dev/null
 
+# A stand-in's venv $(1) from its pins $(2), the project on top without its dependencies (their versions are in $(2)).
+define stand_in_venv
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/pip install --quiet --upgrade pip
+	$(1)/bin/pip install --quiet --no-compile -r $(2)
+	$(1)/bin/pip install --quiet --no-compile --no-deps -e .
+	$(call compile,$(1))
+	rm -f $(1)/.installed-*
+endef
+
 .PHONY: setup setup-dagster setup-warehouses setup-bigquery test-bigquery run demo test lint bench soak clean
 
 $(STAMP): pyproject.toml
@@ -41,23 +51,13 @@ $(DAGSTER_STAMP): $(STAMP)
 setup-dagster: $(DAGSTER_STAMP)
 
 $(WH_STAMP): requirements/warehouses.txt pyproject.toml
-	$(PYTHON) -m venv $(WH_VENV)
-	$(WH_VENV)/bin/pip install --quiet --upgrade pip
-	$(WH_VENV)/bin/pip install --quiet --no-compile -r requirements/warehouses.txt
-	$(WH_VENV)/bin/pip install --quiet --no-compile --no-deps -e .
-	$(call compile,$(WH_VENV))
-	rm -f $(WH_VENV)/.installed-*
+	$(call stand_in_venv,$(WH_VENV),requirements/warehouses.txt)
 	touch $(WH_STAMP)
 
 setup-warehouses: $(WH_STAMP)
 
 $(BQ_STAMP): requirements/bigquery.txt pyproject.toml
-	$(PYTHON) -m venv $(BQ_VENV)
-	$(BQ_VENV)/bin/pip install --quiet --upgrade pip
-	$(BQ_VENV)/bin/pip install --quiet --no-compile -r requirements/bigquery.txt
-	$(BQ_VENV)/bin/pip install --quiet --no-compile --no-deps -e .
-	$(call compile,$(BQ_VENV))
-	rm -f $(BQ_VENV)/.installed-*
+	$(call stand_in_venv,$(BQ_VENV),requirements/bigquery.txt)
 	touch $(BQ_STAMP)
 
 setup-bigquery: $(BQ_STAMP)
