@@ -134,10 +134,19 @@ select {{ columns }} from {{ rebuilt_relation }} where {{ row_column }} is not n
     rebuilt per client-day (fct_lead_funnel) recomputes the days a changed record counted on before its change
     (an older version's day) as well as now. `record`: the raw key column besides client_id. -#}
 {% macro lp_changed_record_days(table_name, record, day_expression, since) -%}
+{{ leadpanther.lp_days_of_records(
+    table_name, day_expression,
+    '(' ~ leadpanther.lp_changed_rows(table_name, ['client_id', record ~ ' as changed_record'], since) ~ ')',
+    record, 'changed_record') }}
+{%- endmacro %}
+
+{#- The days (a `day_expression` on `versions`, a row of raw `table_name`) of the raw rows whose client and
+    `column` match a row of `matches` (a CTE or a subquery) on its client and `match_column`. -#}
+{% macro lp_days_of_records(table_name, day_expression, matches, column, match_column) -%}
 select versions.client_id, {{ day_expression }} as day
 from {{ leadpanther.staged_source(table_name) }} as versions
-inner join ({{ leadpanther.lp_changed_rows(table_name, ['client_id', record ~ ' as changed_record'], since) }}) as changed
-    on versions.client_id = changed.client_id and versions.{{ record }} = changed.changed_record
+inner join {{ matches }} as matches
+    on versions.client_id = matches.client_id and versions.{{ column }} = matches.{{ match_column }}
 {%- endmacro %}
 
 {#- A filter on a CTE's rows: only the client-days to rebuild (a CTE `rebuilt_days`) and every day of the

@@ -57,30 +57,15 @@ rebuilt_days as (
         and later._lp_deleted_at is null
     group by changed_snapshots.client_id, changed_snapshots.lead_magnet_id, changed_snapshots.snapshot_date
     {{ leadpanther.lp_union() }}
-    select raw_activity.client_id, {{ leadpanther.utc_date('raw_activity.created_at') }} as day
-    from {{ leadpanther.staged_source('activity') }} as raw_activity
-    inner join changed_magnet_posts
-        on raw_activity.client_id = changed_magnet_posts.client_id and raw_activity.post_id = changed_magnet_posts.post_id
+    {{ leadpanther.lp_days_of_records('activity', leadpanther.utc_date('versions.created_at'), 'changed_magnet_posts', 'post_id', 'post_id') }}
     {{ leadpanther.lp_union() }}
-    select raw_posts.client_id, {{ leadpanther.utc_date('raw_posts.published_at') }} as day
-    from {{ leadpanther.staged_source('posts') }} as raw_posts
-    inner join changed_magnet_posts
-        on raw_posts.client_id = changed_magnet_posts.client_id and raw_posts.id = changed_magnet_posts.post_id
+    {{ leadpanther.lp_days_of_records('posts', leadpanther.utc_date('versions.published_at'), 'changed_magnet_posts', 'id', 'post_id') }}
     {{ leadpanther.lp_union() }}
-    select raw_activity.client_id, {{ leadpanther.utc_date('raw_activity.created_at') }} as day
-    from {{ leadpanther.staged_source('activity') }} as raw_activity
-    inner join changed_magnets
-        on raw_activity.client_id = changed_magnets.client_id and raw_activity.lead_magnet_id = changed_magnets.lead_magnet_id
+    {{ leadpanther.lp_days_of_records('activity', leadpanther.utc_date('versions.created_at'), 'changed_magnets', 'lead_magnet_id', 'lead_magnet_id') }}
     {{ leadpanther.lp_union() }}
-    select raw_leads.client_id, {{ leadpanther.utc_date('raw_leads.created_at') }} as day
-    from {{ leadpanther.staged_source('leads') }} as raw_leads
-    inner join changed_magnets
-        on raw_leads.client_id = changed_magnets.client_id and raw_leads.lead_magnet_id = changed_magnets.lead_magnet_id
+    {{ leadpanther.lp_days_of_records('leads', leadpanther.utc_date('versions.created_at'), 'changed_magnets', 'lead_magnet_id', 'lead_magnet_id') }}
     {{ leadpanther.lp_union() }}
-    select raw_snapshots.client_id, raw_snapshots.snapshot_date as day
-    from {{ leadpanther.staged_source('lead_magnet_analytics_daily') }} as raw_snapshots
-    inner join changed_magnets
-        on raw_snapshots.client_id = changed_magnets.client_id and raw_snapshots.lead_magnet_id = changed_magnets.lead_magnet_id
+    {{ leadpanther.lp_days_of_records('lead_magnet_analytics_daily', 'versions.snapshot_date', 'changed_magnets', 'lead_magnet_id', 'lead_magnet_id') }}
 ),
 
 rebuilt_keys as (
