@@ -24,7 +24,8 @@ class DestinationUnavailableError(LeadPantherError):
 
 
 class DestinationLockedError(DestinationUnavailableError):
-    """The DuckDB file is held by another process (the duckdb CLI, a BI tool, another run) past the wait."""
+    """The DuckDB file is held by another process (the duckdb CLI, a BI tool, another run) past the wait, or
+    another run of the same pipeline is using its folder."""
 
 
 class PublishError(LeadPantherError):

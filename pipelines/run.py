@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -34,7 +35,7 @@ from .load import extract_and_load, load_pending
 from .post_load import run_post_load
 from .publish import check_dashboards_path
 from .result import SyncResult
-from .run_lock import duckdb_run_lock
+from .run_lock import duckdb_run_lock, pipeline_run_lock
 from .runs_source import runs_source
 from .schema_race import run_retrying_schema_races
 from .tuning import short_gil_turns, use_releasing_arrow_pool
@@ -96,7 +97,11 @@ def run_sync(
     say = progress or (lambda line: None)
     wait_s = lock_wait_s if lock_wait_s is not None else default_lock_wait_s(pipeline)
     try:
-        with duckdb_run_lock(duckdb_file(pipeline), f"pipeline {pipeline.pipeline_name}", wait_s, say):
+        owner = f"pipeline {pipeline.pipeline_name}"
+        with (
+            pipeline_run_lock(Path(pipeline.working_dir), owner, wait_s, say),
+            duckdb_run_lock(duckdb_file(pipeline), owner, wait_s, say),
+        ):
             _load_and_mend(pipeline, result, source, full_refresh, transform, wait_s, say, retention_days)
     except DestinationUnavailableError as error:  # another run of ours held the DuckDB file too long
         log.shutdown()
