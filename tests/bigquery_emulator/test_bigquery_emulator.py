@@ -180,8 +180,9 @@ def test_json_columns_are_json_text_in_string_columns(bigquery: dict[str, Any]) 
     assert any(isinstance(json.loads(p), list) for p in permissions if p is not None)
 
 
-def dbt_build(bigquery: dict[str, Any], project: Path, name: str) -> Any:
-    """`dbt build` with dbt-bigquery in this process, pointed at the stand-in by the profile's `api_endpoint`."""
+def dbt_build(bigquery: dict[str, Any], project: Path, name: str, *args: str) -> Any:
+    """`dbt build` (and `args`) with dbt-bigquery in this process, pointed at the stand-in by the profile's
+    `api_endpoint`."""
     from dbt.cli.main import dbtRunner
 
     tmp = bigquery["tmp"]
@@ -207,7 +208,7 @@ def dbt_build(bigquery: dict[str, Any], project: Path, name: str) -> Any:
         return dbtRunner().invoke(
             ["build", "--project-dir", str(project), "--profiles-dir", str(profiles), "--profile", "bigquery"]
             + ["--target-path", str(tmp / f"target_{name}"), "--log-path", str(tmp / f"logs_{name}")]
-            + ["--vars", json.dumps(variables)]
+            + ["--vars", json.dumps(variables), *args]
         )
     finally:
         os.environ.clear()
@@ -231,12 +232,28 @@ def marts_contract_types() -> dict[str, dict[str, str]]:
     return rendered
 
 
-def test_dbt_build_with_contracts_stops_only_at_the_stand_ins_contract_ddl(bigquery: dict[str, Any]) -> None:
-    """The project as it is. dbt-bigquery builds an enforced contract as `create or replace table t (col type,
-    ...) as (select ...)`, valid BigQuery DDL that the stand-in cannot parse; dbt runs that DDL only after its
-    contract check (the declared types against the query's), so each mart that reaches it has passed the
-    type check. Anything else failing, or a contract error, fails this test."""
-    result = dbt_build(bigquery, PROJECT, "contracts")
+@pytest.fixture(scope="module")
+def without_contracts(bigquery: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """(project, result): a copy of the project with contracts off (only that line differs), built once on the
+    stand-in: every model and data test; the tests below build on what it made."""
+    project = tmp_path_factory.mktemp("no_contracts") / "transforms"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__"))
+    settings = (project / "dbt_project.yml").read_text()
+    assert settings.count("enforced: true") == 1
+    (project / "dbt_project.yml").write_text(settings.replace("enforced: true", "enforced: false"))
+    return project, dbt_build(bigquery, project, "no_contracts_first")
+
+
+def test_dbt_build_with_contracts_stops_only_at_the_stand_ins_contract_ddl(
+    bigquery: dict[str, Any], without_contracts: tuple[Path, Any]
+) -> None:
+    """The project as it is, its marts rebuilt (`--full-refresh`) on the models the build without contracts
+    made: contracts are the marts' alone, so everything upstream is that build's SQL. dbt-bigquery builds an
+    enforced contract as `create or replace table t (col type, ...) as (select ...)`, valid BigQuery DDL that the
+    stand-in cannot parse; dbt runs that DDL only after its contract check (the declared types against the
+    query's), so each mart that reaches it has passed the type check (the marts downstream of one are skipped).
+    Anything else failing, or a contract error, fails this test."""
+    result = dbt_build(bigquery, PROJECT, "contracts", "--select", "path:models/marts", "--full-refresh")
     status = statuses(result)
     errors = sorted(u for u, s in status.items() if s == "error")
     assert errors and all(u.startswith("model.leadpanther.") for u in errors), errors
@@ -249,27 +266,25 @@ def test_dbt_build_with_contracts_stops_only_at_the_stand_ins_contract_ddl(bigqu
         ).read_text()
         for column, data_type in marts_contract_types()[name].items():
             assert f"{column} {data_type}" in ddl, (name, column)
-    assert not [u for u, s in status.items() if s not in ("success", "pass", "error", "skipped")]
-    assert len([u for u, s in status.items() if s in ("success", "pass")]) >= 50
+    assert not [u for u, s in status.items() if s not in ("success", "pass", "error", "skipped")], status
+    assert {u.split(".")[-1] for u in status if u.startswith("model.")} == set(marts_contract_types())
 
 
-def test_dbt_build_without_contracts_twice(tmp_path: Path, bigquery: dict[str, Any]) -> None:
-    """A copy of the project with contracts off (only that line differs): every model and data test passes,
-    twice (the second build takes the incremental models' incremental branch), and every mart's columns have
-    the types its contract declares for BigQuery."""
-    project = tmp_path / "transforms"
-    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__"))
-    settings = (project / "dbt_project.yml").read_text()
-    assert settings.count("enforced: true") == 1
-    (project / "dbt_project.yml").write_text(settings.replace("enforced: true", "enforced: false"))
-    for build in ("first", "second"):
-        result = dbt_build(bigquery, project, f"no_contracts_{build}")
+def test_dbt_build_without_contracts_twice(bigquery: dict[str, Any], without_contracts: tuple[Path, Any]) -> None:
+    """Without contracts every model and data test passes; so does a second build of the marts over the tables
+    the first made (on BigQuery the per-day marts are tables, rebuilt whole: `lp_incremental_materialization`).
+    Every mart's columns have the types its contract declares for BigQuery."""
+    project, first = without_contracts
+    second = dbt_build(bigquery, project, "no_contracts_second", "--select", "path:models/marts")
+    for build, result in (("first", first), ("second", second)):
         status = statuses(result)
         bad = {u: s for u, s in status.items() if s not in ("success", "pass") and not u.startswith("exposure.")}
         assert not bad, (build, bad)
-        assert len([u for u in status if u.startswith("model.")]) >= 20
-        assert len([u for u in status if u.startswith("test.")]) >= 60
         assert result.success, result.exception
+    assert len([u for u in statuses(first) if u.startswith("model.")]) >= 20
+    assert len([u for u in statuses(first) if u.startswith("test.")]) >= 60
+    rebuilt = {u.split(".")[-1] for u in statuses(second) if u.startswith("model.")}
+    assert rebuilt == set(marts_contract_types()), rebuilt
     pipeline = bigquery["pipeline"]
     declared = marts_contract_types()
     with pipeline.sql_client() as sql, sql.with_alternative_dataset_name(f"{DATASET}_models") as models:

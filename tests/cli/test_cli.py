@@ -1,6 +1,6 @@
 """The `leadpanther-elt` commands, config from env vars: the console script in a subprocess for the README's
-commands (a first run, the demo), in this process (`cli_here`) where a child would prove nothing more; the
-console script's exit code of each failure class: tests/cli/test_failure_classes.py."""
+demo from another folder (its exit 0 with the models built), in this process (`cli_here`) where a child would
+prove nothing more; the console script's exit code of each failure class: tests/cli/test_failure_classes.py."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def emu():
 def test_run_into_duckdb_then_quick_rerun(emu, tmp_path: Path) -> None:
     db = tmp_path / "cli.duckdb"
     env = {**api_env(emu), "DLT_PROJECT_DIR": str(tmp_path)}
-    first = cli("run", "--duckdb-path", str(db), env=env)
+    first = cli_here("run", "--duckdb-path", str(db), env=env)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "posts" in first.stdout and "data tests:" in first.stdout
     assert emu.keys["full"] not in first.stdout + first.stderr

@@ -107,5 +107,7 @@ def test_cli_serve_prints_url_and_keys():
         resp = httpx.get(url + "/clients", headers={"Authorization": f"Bearer {key}"})
         assert resp.status_code == 200
     finally:
-        proc.terminate()
+        # SIGKILL: once (of hundreds of runs, under a loaded suite) SIGTERM left the process running past 10 s;
+        # how the server stops is not what this test is about.
+        proc.kill()
         proc.wait(timeout=10)
