@@ -16,9 +16,10 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The server's environment: what Python needs to start, nothing of the caller's configuration or secrets
-# (each fork gets the command's whole environment from its request).
+# (each fork gets the command's whole environment from its request). COVERAGE_PROCESS_CONFIG: set only when the
+# tests run under coverage (pyproject's [tool.coverage.run] patch), so the server and its forks are measured too.
 SERVER_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "TMPDIR", "VIRTUAL_ENV", "SYSTEMROOT",
-    "LEADPANTHER_DBT_WARM_UP")  # fmt: skip
+    "LEADPANTHER_DBT_WARM_UP", "COVERAGE_PROCESS_CONFIG")  # fmt: skip
 
 
 class DbtForkServer:
