@@ -84,7 +84,7 @@ demo: setup
 TEST_WORKERS ?= 3
 WH_LOG := data/warehouse-tests.log
 ## The four venvs and the test services are set up side by side (independent but for .venv before its Dagster
-## extra): ~85 s on a fresh machine against ~140 s one after the other.
+## extra; the time saved: docs/testing.md).
 services:
 	bash scripts/ensure-test-services.sh
 
