@@ -55,6 +55,7 @@ def node_outcome(result: Any) -> dict[str, Any] | None:
         "name": node.name,
         "status": str(getattr(result.status, "value", result.status)),
         "failures": getattr(result, "failures", None),
+        "execution_time": float(getattr(result, "execution_time", None) or 0.0),
         "message": getattr(result, "message", None),
         "severity": str(getattr(config, "severity", "error") or "error"),
         "test_name": getattr(meta, "name", None),

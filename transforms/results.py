@@ -60,6 +60,8 @@ class TransformResult:
     missing_raw_tables: list[str] = field(default_factory=list)
     tests: list[DataTestResult] = field(default_factory=list)
     pii_columns: list[PiiColumn] = field(default_factory=list)
+    # seconds dbt spent building each model (its own execution_time): where a slow build's time goes
+    model_seconds: dict[str, float] = field(default_factory=dict)
     duration_s: float = 0.0
 
     @property

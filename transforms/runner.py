@@ -219,6 +219,7 @@ def _read_results(outcome: dict[str, Any], result: TransformResult) -> None:
                 result.models_skipped.append(node["name"])
             else:
                 result.models_built.append(node["name"])
+                result.model_seconds[node["name"]] = node.get("execution_time", 0.0)
         elif kind == "test" and status != "skipped":
             result.tests.append(_test_result(node))
     if errors:

@@ -30,6 +30,7 @@ def test_small_dataset_numbers_tags_and_missing_tables(small_built):
     p, r = small_built
     assert not r.failed_errors and not r.warnings and len(r.tests) > 40
     assert not r.models_skipped and sorted(r.models_built) == sorted(f.stem for f in MODEL_FILES)
+    assert set(r.model_seconds) == set(r.models_built) and 0 < sum(r.model_seconds.values()) < r.duration_s
     assert set(r.missing_raw_tables) == {
         "post_engagement",
         "lead_magnet_analytics",
