@@ -95,6 +95,7 @@ def test_incremental_marts_equal_a_full_refresh(tmp_path, destination) -> None:
                 # comments and leads created days ago, committed now: their old days' rows are rebuilt
                 emu.insert("activity", client, 3, created_ms=emu.now_ms() - 3 * DAY_MS)
                 emu.insert("leads", client, 2, created_ms=emu.now_ms() - 4 * DAY_MS)
+            emu.add_client()  # a client joins the models' clients with its whole history: rebuilt in full
             sync(5)
             daily = f"{name}.post_engagement_daily"
             with pipeline.sql_client() as sql:
@@ -140,7 +141,16 @@ def test_incremental_marts_equal_a_full_refresh(tmp_path, destination) -> None:
             emu.insert("activity", first, 6, created_ms=emu.now_ms() - 9 * DAY_MS)
             emu.insert("leads", first, 3, created_ms=emu.now_ms() - 10 * DAY_MS)
             sync(14, clients=[first])
-            counts.append(_build_both_ways(pipeline, "day 14, backdated comments and leads"))
+            # and the other client (not synced today, none of its rows loaded again) loses its first lead magnet
+            # snapshot: its lead magnets' history start moves, so every funnel day of it is rebuilt
+            magnets_daily = f"{name}.lead_magnet_analytics_daily"
+            with pipeline.sql_client() as sql:
+                sql.execute_sql(
+                    f"update {magnets_daily} set _lp_deleted_at = cast('{(day0 + timedelta(days=14)).isoformat()}' "
+                    f"as timestamp with time zone) where client_id = '{second}' and snapshot_date = "
+                    f"(select min(snapshot_date) from {magnets_daily} where client_id = '{second}')"
+                )
+            counts.append(_build_both_ways(pipeline, "day 14, backdated comments and leads, a history start moved"))
     finally:
         if destination == "postgres":
             pg_drop(name)

@@ -18,7 +18,8 @@
 {#- a day after today (a clock ahead) must not stop the model from reading loads again -#}
 {%- set since = leadpanther.lp_changed_since('case when day <= current_date then day end') %}
 {%- set rebuilt_clients = leadpanther.lp_clients_to_rebuild('lead_magnet_analytics_daily',
-    leadpanther.first_snapshot_dates(ref('stg_leadpanther__lead_magnet_analytics_daily')), since, ref('dim_clients')) %}
+    leadpanther.first_snapshot_dates(ref('stg_leadpanther__lead_magnet_analytics_daily')), since, ref('dim_clients'),
+    'select client_id from ' ~ ref('stg_leadpanther__lead_magnets')) %}
 
 with
 {%- if since is not none %}
@@ -66,6 +67,19 @@ rebuilt_days as (
     {{ leadpanther.lp_days_of_records('leads', leadpanther.utc_date('versions.created_at'), 'changed_magnets', 'lead_magnet_id', 'lead_magnet_id') }}
     {{ leadpanther.lp_union() }}
     {{ leadpanther.lp_days_of_records('lead_magnet_analytics_daily', 'versions.snapshot_date', 'changed_magnets', 'lead_magnet_id', 'lead_magnet_id') }}
+    {%- if rebuilt_clients %}
+    -- every day of the clients rebuilt in full, from the inputs the rows below are filtered from
+    {%- set clients_in = 'client_id in (' ~ leadpanther.lp_in_list(rebuilt_clients) ~ ')' %}
+    {{ leadpanther.lp_union() }}
+    select client_id, published_date as day from {{ ref('stg_leadpanther__posts') }} as rebuilt_posts where {{ clients_in }}
+    {{ leadpanther.lp_union() }}
+    select client_id, created_date as day from {{ ref('stg_leadpanther__activity') }} as rebuilt_activity where {{ clients_in }}
+    {{ leadpanther.lp_union() }}
+    select client_id, created_date as day from {{ ref('stg_leadpanther__leads') }} as rebuilt_leads where {{ clients_in }}
+    {{ leadpanther.lp_union() }}
+    select client_id, snapshot_date as day
+    from {{ ref('int_leadpanther__lead_magnet_deliveries_daily') }} as rebuilt_deliveries where {{ clients_in }}
+    {%- endif %}
 ),
 
 rebuilt_keys as (
@@ -97,7 +111,7 @@ posts_published as (
     inner join {{ ref('stg_leadpanther__posts') }} as posts
         on links.client_id = posts.client_id and links.post_id = posts.post_id
     where posts.status = 'published' and posts.published_date is not null
-        {{ leadpanther.lp_only_rebuilt_days('posts.client_id', 'posts.published_date', since, rebuilt_clients) }}
+        {{ leadpanther.lp_only_rebuilt_days('posts.client_id', 'posts.published_date', since) }}
     group by links.client_id, links.lead_magnet_id, posts.published_date
 ),
 
@@ -131,7 +145,7 @@ comments as (
         on magnet_comments.client_id = activity.client_id
         and magnet_comments.activity_id = activity.activity_id
     where true
-        {{ leadpanther.lp_only_rebuilt_days('activity.client_id', 'activity.created_date', since, rebuilt_clients) }}
+        {{ leadpanther.lp_only_rebuilt_days('activity.client_id', 'activity.created_date', since) }}
     group by magnet_comments.client_id, magnet_comments.lead_magnet_id, activity.created_date
 ),
 
@@ -145,7 +159,7 @@ leads as (
         sum(case when has_email then 1 else 0 end) as leads_with_email
     from {{ ref('stg_leadpanther__leads') }} as stg_leadpanther__leads
     where lead_magnet_id is not null
-        {{ leadpanther.lp_only_rebuilt_days('stg_leadpanther__leads.client_id', 'stg_leadpanther__leads.created_date', since, rebuilt_clients) }}
+        {{ leadpanther.lp_only_rebuilt_days('stg_leadpanther__leads.client_id', 'stg_leadpanther__leads.created_date', since) }}
     group by client_id, lead_magnet_id, created_date
 ),
 
@@ -157,7 +171,7 @@ deliveries as (
         deliveries_gained as deliveries
     from {{ ref('int_leadpanther__lead_magnet_deliveries_daily') }} as int_leadpanther__lead_magnet_deliveries_daily
     where deliveries_gained is not null
-        {{ leadpanther.lp_only_rebuilt_days('int_leadpanther__lead_magnet_deliveries_daily.client_id', 'int_leadpanther__lead_magnet_deliveries_daily.snapshot_date', since, rebuilt_clients) }}
+        {{ leadpanther.lp_only_rebuilt_days('int_leadpanther__lead_magnet_deliveries_daily.client_id', 'int_leadpanther__lead_magnet_deliveries_daily.snapshot_date', since) }}
 ),
 
 spine as (

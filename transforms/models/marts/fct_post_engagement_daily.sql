@@ -18,7 +18,8 @@
 {%- set since = leadpanther.lp_changed_since('snapshot_date') %}
 {%- set snapshots_model = ref('stg_leadpanther__post_engagement_daily') %}
 {%- set rebuilt_clients = leadpanther.lp_clients_to_rebuild(
-    'post_engagement_daily', leadpanther.first_snapshot_dates(snapshots_model), since, ref('dim_clients')) %}
+    'post_engagement_daily', leadpanther.first_snapshot_dates(snapshots_model), since, ref('dim_clients'),
+    'select client_id from ' ~ snapshots_model) %}
 
 with snapshots as (
     select * from {{ ref('stg_leadpanther__post_engagement_daily') }} as stg_leadpanther__post_engagement_daily
