@@ -156,9 +156,8 @@ inner join {{ matches }} as matches
 
 {#- A filter on a CTE's rows: only the client-days to rebuild (a CTE `rebuilt_days`, which holds every day of the
     clients rebuilt in full too); nothing on a first build or full refresh. Appended to a `where`. One
-    uncorrelated `(client, day) in (select ...)` and no `or`: with a correlated `exists` beside an `or` of the
-    clients rebuilt in full, PostgreSQL ran a subplan per row, each scanning the whole CTE (fct_lead_funnel's
-    incremental build 29.3 s against 5.7 s for a full refresh at 7 days of the large preset). -#}
+    uncorrelated `in` and no `or`: PostgreSQL ran a correlated `exists` beside an `or` as a subplan per row
+    (transforms/DECISIONLOG.md, "The funnel's filter"). -#}
 {% macro lp_only_rebuilt_days(client_column, day_column, since) -%}
   {%- if since is not none %}
     and ({{ client_column }}, {{ day_column }}) in (select client_id, day from rebuilt_days)
